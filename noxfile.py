@@ -1,0 +1,182 @@
+"""Automation for the book "Ketamine for mental health".
+
+Sessions (``nox -l`` lists them; ``nox -s NAME`` runs one):
+
+- docs       build the HTML book into _build/html (nitpicky, warnings are errors)
+- serve      live preview with sphinx-autobuild
+- tests      the test suite (pytest): builds the book and checks what a reader sees
+- lint       ruff (check and format), codespell and the MyST source linter
+- lab        JupyterLab on the notebooks, the package importable in the kernel
+- pdf        the PDF book with LaTeX (XeLaTeX + latexmk) into _build/latex
+- epub       the EPUB 3 book into _build/epub, validated with epubcheck
+- linkcheck  check every external link of the book (needs the network)
+- bench      build speed, page weight and Lighthouse scores into _build/bench
+- lock       re-resolve requirements/constraints.txt (the pinned stack)
+
+Every session installs the stack pinned in requirements/constraints.txt, so a build next
+month equals today's; ``nox -s lock`` is the one place that moves the pins.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent.resolve()
+BUILD = ROOT / "_build"
+CONSTRAINTS = ROOT / "requirements" / "constraints.txt"
+SPHINX_STRICT = ["-n", "-W", "--keep-going"]
+APT_TEX = (
+    "apt-get install --no-install-recommends latexmk texlive-xetex texlive-latex-extra "
+    "texlive-fonts-recommended tex-gyre fonts-dejavu-core xindy"
+)
+
+nox.needs_version = ">=2024.3.2"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_venv = "yes"
+nox.options.sessions = ["lint", "tests"]
+
+# uv skips writing bytecode by default and this machine sets PYTHONDONTWRITEBYTECODE=1:
+# without compiled bytecode every Sphinx start-up pays for compiling the whole stack.
+os.environ.setdefault("UV_COMPILE_BYTECODE", "1")
+# Byte-identical builds (Matplotlib metadata, copyright year, "last updated").
+os.environ.setdefault("SOURCE_DATE_EPOCH", "1764028800")
+
+
+def install(session: nox.Session, *extras: str) -> None:
+    """Install the package (editable, so notebooks find data/ and references.bib)."""
+    spec = f".[{','.join(extras)}]" if extras else "."
+    session.install("-c", str(CONSTRAINTS), "-e", spec)
+
+
+def sphinx_build(session: nox.Session, builder: str, outdir: Path, *extra: str) -> None:
+    session.run(
+        "sphinx-build", "-b", builder, *SPHINX_STRICT, "-j", "1", *extra, str(ROOT), str(outdir)
+    )
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the HTML book into _build/html. Pass --open to open it in a browser."""
+    install(session, "docs")
+    open_it = "--open" in session.posargs
+    extra = [arg for arg in session.posargs if arg != "--open"]
+    sphinx_build(session, "html", BUILD / "html", *extra)
+    index = BUILD / "html" / "index.html"
+    session.log(f"The book is at {index}")
+    if open_it:
+        import webbrowser
+
+        webbrowser.open(index.as_uri())
+
+
+@nox.session
+def serve(session: nox.Session) -> None:
+    """Live preview at http://127.0.0.1:8000, rebuilt on every save."""
+    install(session, "docs", "serve")
+    session.run(
+        "sphinx-autobuild",
+        *SPHINX_STRICT,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "8000",
+        "--watch",
+        "src",
+        "--watch",
+        "data",
+        "--ignore",
+        str(BUILD),
+        *session.posargs,
+        str(ROOT),
+        str(BUILD / "serve"),
+    )
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the test suite. Extra arguments go to pytest (e.g. -k bibliography)."""
+    install(session, "docs", "test")
+    session.run("pytest", *session.posargs, env={"PYTHONDONTWRITEBYTECODE": "1"})
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff, codespell and the MyST source linter: the same hooks as pre-commit."""
+    install(session, "lint")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("codespell")
+    session.run("python", "-m", "ketamine_timelines.mystlint", "index.md", "docs", "notebooks")
+
+
+@nox.session
+def lab(session: nox.Session) -> None:
+    """JupyterLab with the notebooks opening as notebooks (jupytext)."""
+    install(session, "lab")
+    session.run(
+        "python", "-m", "ipykernel", "install", "--sys-prefix", "--name", "python3", silent=True
+    )
+    session.run("jupyter", "lab", "--notebook-dir", str(ROOT / "notebooks"), *session.posargs)
+
+
+@nox.session
+def pdf(session: nox.Session) -> None:
+    """Build the PDF book with XeLaTeX into _build/latex/ketamine-for-mental-health.pdf."""
+    missing = [tool for tool in ("latexmk", "xelatex") if shutil.which(tool) is None]
+    if missing:
+        session.error(f"{', '.join(missing)} not found. Install TeX Live with: sudo {APT_TEX}")
+    install(session, "docs")
+    sphinx_build(session, "latex", BUILD / "latex", *session.posargs)
+    with session.chdir(BUILD / "latex"):
+        session.run("latexmk", "-xelatex", "-interaction=nonstopmode", "-halt-on-error",
+                    "-quiet", "ketamine-for-mental-health.tex", external=True)
+    session.log(f"The PDF is at {BUILD / 'latex' / 'ketamine-for-mental-health.pdf'}")
+
+
+@nox.session
+def epub(session: nox.Session) -> None:
+    """Build the EPUB 3 book into _build/epub and validate it with epubcheck."""
+    install(session, "docs")
+    sphinx_build(session, "epub", BUILD / "epub", *session.posargs)
+    books = sorted((BUILD / "epub").glob("*.epub"))
+    if shutil.which("epubcheck") is None:
+        session.error("epubcheck not found. Install it with: sudo apt-get install epubcheck")
+    session.run("epubcheck", *map(str, books), external=True)
+
+
+@nox.session
+def linkcheck(session: nox.Session) -> None:
+    """Check every external link (DOIs, PubMed); notebooks are not re-executed."""
+    install(session, "docs")
+    session.run("python", "-m", "ketamine_timelines.linkcheck", "--preflight")
+    # Execution is off: linkcheck needs the links, not fresh notebook outputs.
+    sphinx_build(session, "linkcheck", BUILD / "linkcheck", "-D", "nb_execution_mode=off",
+                 *session.posargs)
+    session.run("python", "-m", "ketamine_timelines.linkcheck", "--summary",
+                str(BUILD / "linkcheck" / "output.json"))
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Measure build speed, page weight and Lighthouse scores into _build/bench."""
+    install(session, "docs", "test")
+    session.run("python", "-m", "ketamine_timelines.bench", *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def lock(session: nox.Session) -> None:
+    """Re-resolve requirements/constraints.txt from pyproject.toml (needs uv)."""
+    session.run(
+        "uv", "pip", "compile", "pyproject.toml", "--universal", "--python-version", "3.11",
+        "--extra", "docs", "--extra", "test", "--extra", "lint", "--extra", "serve",
+        "--extra", "lab", "-o", str(CONSTRAINTS), *session.posargs, external=True,
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover - convenience for `python noxfile.py`
+    sys.exit("Run this file with nox: python -m nox -s docs")

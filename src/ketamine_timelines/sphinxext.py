@@ -1,0 +1,173 @@
+"""Sphinx glue between the book and the ``ketamine_timelines`` package.
+
+It does three things that the book needs and that MyST-NB and sphinxcontrib-bibtex do not:
+
+* ``timeline-figure``: a figure directive that draws a figure from the curated data set at
+  build time, so a chapter shows the same figure as its notebook without copying code or
+  relying on cross-document glue (which has no caption, number or PDF support).
+* data-aware notebook caching: jupyter-cache keys on code cells only, so a change to the
+  data set or the package would otherwise leave stale notebook outputs in the cache.
+* the ``book`` pybtex style: every bibliography entry links to doi.org or PubMed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from docutils import nodes
+from docutils.parsers.rst import directives
+from sphinx import addnodes
+from sphinx.application import Sphinx
+from sphinx.environment import BuildEnvironment
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+
+from .bibstyle import register_style
+
+LOGGER = logging.getLogger(__name__)
+
+#: Files whose content changes what a notebook computes (beyond its own code cells).
+DATA_FILES = ("data/onset_timelines.csv", "references.bib")
+STAMP_NAME = "ketamine-data.sha256"
+FIGURE_DIR = "timeline-figures"
+
+
+def data_digest(srcdir: Path) -> str:
+    """Hash of the data set, the bibliography and the package's source code."""
+    from . import __version__
+
+    digest = hashlib.sha256(__version__.encode())
+    package_dir = Path(__file__).parent
+    files = [srcdir / name for name in DATA_FILES]
+    files += sorted(package_dir.glob("*.py"))
+    for path in files:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes() if path.exists() else b"<missing>")
+    return digest.hexdigest()
+
+
+def notebooks_reading_data(env: BuildEnvironment) -> list[str]:
+    """Docnames of notebooks whose code imports the package, hence reads the data."""
+    found = []
+    for docname in sorted(env.found_docs):
+        path = Path(env.doc2path(docname))
+        if path.suffix not in {".md", ".ipynb"} or not path.exists():
+            continue
+        text = path.read_text(encoding="utf-8")
+        if "ketamine_timelines" in text and ("{code-cell}" in text or path.suffix == ".ipynb"):
+            found.append(docname)
+    return found
+
+
+def invalidate_stale_executions(
+    app: Sphinx,
+    env: BuildEnvironment,
+    added: set[str],
+    changed: set[str],
+    removed: set[str],
+) -> Iterable[str]:
+    """Mark data-reading notebooks outdated, and drop their cached runs, when data change."""
+    if app.config.nb_execution_mode != "cache":
+        return []
+    cache_path = Path(app.config.nb_execution_cache_path or Path(app.outdir) / ".jupyter_cache")
+    stamp = cache_path / STAMP_NAME
+    current = data_digest(Path(app.srcdir))
+    previous = stamp.read_text().strip() if stamp.exists() else None
+    if previous == current:
+        return []
+    docnames = notebooks_reading_data(env)
+    if cache_path.exists():
+        from jupyter_cache import get_cache
+
+        cache = get_cache(str(cache_path))
+        paths = {str(Path(env.doc2path(d)).resolve()) for d in docnames}
+        for record in cache.list_cache_records():
+            if str(Path(record.uri).resolve()) in paths:
+                cache.remove_cache(record.pk)
+    cache_path.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(current + "\n")
+    if previous is not None:
+        LOGGER.info("data or package changed: re-executing %s", ", ".join(docnames))
+    return [d for d in docnames if d not in added]
+
+
+class TimelineFigure(SphinxDirective):
+    """Draw a figure from the data set with a function of ``ketamine_timelines.plots``.
+
+    The light variant goes to every builder (vector PDF for LaTeX); HTML also gets the dark
+    variant, and Furo's ``only-light``/``only-dark`` classes show the one that matches.
+    """
+
+    required_arguments = 1
+    has_content = True
+    option_spec = {  # noqa: RUF012 (docutils API)
+        "alt": directives.unchanged_required,
+        "name": directives.unchanged,
+        "width": directives.unchanged,
+    }
+
+    def run(self) -> list[nodes.Node]:
+        from . import plots
+        from .data import DataError, load_points
+        from .render import save_variants
+
+        func_name = self.arguments[0]
+        func = getattr(plots, func_name, None)
+        if not callable(func):
+            raise self.error(f"timeline-figure: ketamine_timelines.plots has no {func_name!r}")
+        if "alt" not in self.options:
+            raise self.error("timeline-figure: the :alt: option (text for screen readers) is required")
+        for name in DATA_FILES:
+            self.env.note_dependency(str(Path(self.env.srcdir) / name))
+
+        outdir = Path(self.env.app.doctreedir) / FIGURE_DIR
+        srcdir = Path(self.env.srcdir)
+        try:
+            points = load_points(srcdir / DATA_FILES[0], bib_path=srcdir / DATA_FILES[1])
+        except DataError as exc:  # names the data file, line and column
+            raise self.error(f"timeline-figure: {exc}") from exc
+        stems = save_variants(lambda theme: func(points, theme=theme), outdir / func_name)
+
+        docdir = Path(self.env.doc2path(self.env.docname)).parent
+        figure = nodes.figure(classes=["timeline-figure"])
+        for theme, stem in stems.items():
+            uri = Path(_relpath(stem, docdir)).as_posix() + ".*"
+            image = nodes.image(uri=uri, alt=self.options["alt"], classes=[f"only-{theme}"])
+            if "width" in self.options:
+                image["width"] = self.options["width"]
+            if theme == "light":
+                figure += image
+            else:
+                only = addnodes.only(expr="html")
+                only += image
+                figure += only
+        self.set_source_info(figure)
+        if self.content:
+            holder = nodes.Element()
+            self.state.nested_parse(self.content, self.content_offset, holder)
+            first = holder[0]
+            if not isinstance(first, nodes.paragraph):
+                raise self.error("timeline-figure: the caption must be a paragraph")
+            caption = nodes.caption(first.rawsource, "", *first.children)
+            caption.source, caption.line = first.source, first.line
+            figure += caption
+            if len(holder) > 1:
+                figure += nodes.legend("", *holder[1:])
+        self.add_name(figure)
+        return [figure]
+
+
+def _relpath(target: Path, start: Path) -> str:
+    import os
+
+    return os.path.relpath(target, start)
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    register_style()
+    app.add_directive("timeline-figure", TimelineFigure)
+    app.connect("env-get-outdated", invalidate_stale_executions)
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

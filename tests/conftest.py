@@ -1,0 +1,81 @@
+"""Shared fixtures: the book is built once per test session, as a reader would get it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+STRICT = ["-n", "-W", "--keep-going"]
+
+
+def run_sphinx(
+    srcdir: Path, outdir: Path, builder: str = "html", *extra: str, env: dict | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run sphinx-build in a subprocess, so each build starts as `nox -s docs` does."""
+    full_env = {**os.environ, "SOURCE_DATE_EPOCH": "1764028800", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "sphinx", "-b", builder, *STRICT, *extra, str(srcdir), str(outdir)],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def book_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The HTML book, built from a fresh execution cache with warnings as errors."""
+    base = tmp_path_factory.mktemp("book")
+    outdir = base / "html"
+    result = run_sphinx(
+        ROOT,
+        outdir,
+        "html",
+        "-d",
+        str(base / "doctrees"),
+        "-D",
+        f"nb_execution_cache_path={base / 'jupyter_cache'}",
+    )
+    if result.returncode != 0:
+        pytest.fail(f"the book did not build:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}")
+    return outdir
+
+
+@pytest.fixture(scope="session")
+def html_pages(book_build: Path) -> dict[str, Path]:
+    """Every reader-facing HTML page of the build, keyed by its path in the build."""
+    skip = {"genindex.html", "search.html"}
+    return {
+        p.relative_to(book_build).as_posix(): p
+        for p in sorted(book_build.rglob("*.html"))
+        if p.name not in skip and "_static" not in p.parts and "_sources" not in p.parts
+    }
+
+
+def make_project_copy(tmp_path: Path, index_text: str, extra_files: dict[str, str] | None = None):
+    """A small copy of the book: the real conf.py, bibliography and static files, one page."""
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("conf.py", "references.bib"):
+        (project / name).write_bytes((ROOT / name).read_bytes())
+    (project / "_static").mkdir()
+    for path in (ROOT / "_static").rglob("*"):
+        if path.is_file():
+            target = project / "_static" / path.relative_to(ROOT / "_static")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(path.read_bytes())
+    (project / "data").mkdir()
+    (project / "data" / "onset_timelines.csv").write_bytes(
+        (ROOT / "data" / "onset_timelines.csv").read_bytes()
+    )
+    (project / "index.md").write_text(index_text, encoding="utf-8")
+    for name, text in (extra_files or {}).items():
+        path = project / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return project
