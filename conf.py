@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).parent.resolve()
 
@@ -31,7 +32,14 @@ extensions = [
     "sphinx_copybutton",
     "sphinx_design",
     "ketamine_timelines.sphinxext",
+    "sphinx_sitemap",
+    "sphinxext.opengraph",
+    "notfound.extension",
 ]
+# "Last updated" dates come from git, so they need a git checkout (a clean clone has one;
+# a copy of the sources outside git simply has no dates).
+if (ROOT / ".git").exists():
+    extensions.append("sphinx_last_updated_by_git")
 
 exclude_patterns = [
     "_build",
@@ -98,7 +106,29 @@ html_static_path = ["_static"]
 html_css_files = ["book.css"]
 html_logo = "_static/logo.svg"
 html_favicon = "_static/favicon.svg"
-html_last_updated_fmt = None
+html_last_updated_fmt = "%d %B %Y"
+# Where the book is hosted. Read the Docs sets READTHEDOCS_CANONICAL_URL; GitHub Pages
+# sets BOOK_BASE_URL in its workflow. Canonical links, the sitemap, social cards and the
+# 404 page's absolute links are derived from it.
+html_baseurl = os.environ.get(
+    "READTHEDOCS_CANONICAL_URL",
+    os.environ.get("BOOK_BASE_URL", "https://ketamine-for-mental-health.readthedocs.io/en/latest/"),
+)
+sitemap_url_scheme = "{link}"
+sitemap_excludes = ["search.html", "genindex.html", "404.html"]
+notfound_urls_prefix = urlsplit(html_baseurl).path or "/"
+notfound_context = {
+    "title": "Page not found",
+    "body": "<h1>Page not found</h1><p>This page does not exist (any more). "
+    'Start again from the <a href="' + notfound_urls_prefix + '">first page of the book</a> '
+    "or use the search box.</p>",
+}
+ogp_site_url = html_baseurl
+ogp_site_name = project
+ogp_image = html_baseurl + "_static/social.png"
+ogp_image_alt = "Ketamine for mental health: an evidence-based, executable book"
+ogp_social_cards = {"enable": False}
+ogp_enable_meta_description = True
 html_copy_source = True
 html_show_sourcelink = True
 html_show_sphinx = False
@@ -119,16 +149,12 @@ copybutton_prompt_is_regexp = True
 copybutton_exclude = ".linenos, .gp, .go"
 
 # -- Link checking -------------------------------------------------------------------------
-linkcheck_timeout = 20
-linkcheck_retries = 3
-linkcheck_rate_limit_timeout = 120
-linkcheck_workers = 4
-linkcheck_ignore: list[str] = []
-linkcheck_allowed_redirects = {
-    # doi.org resolves every DOI by redirecting to the publisher: expected.
-    r"https://doi\.org/.*": r"https?://.*",
-    r"https://pubmed\.ncbi\.nlm\.nih\.gov/.*": r"https://pubmed\.ncbi\.nlm\.nih\.gov/.*",
-}
+# The linkcheck settings (timeouts, retries, expected redirects, ignored publisher bot
+# walls, each with its reason) live in the tested package, so that tests/test_linkcheck.py
+# checks a tiny book against exactly this configuration.
+from ketamine_timelines.linkcheck import SETTINGS as _LINKCHECK  # noqa: E402
+
+globals().update(_LINKCHECK)
 
 # -- LaTeX / PDF -------------------------------------------------------------------------
 latex_engine = "xelatex"
@@ -136,21 +162,20 @@ latex_documents = [
     ("index", "ketamine-for-mental-health.tex", project, author, "manual", False),
 ]
 latex_show_urls = "no"
+latex_use_xindy = False
+latex_domain_indices = False
 latex_show_pagerefs = False
 latex_elements = {
     "papersize": "a4paper",
     "pointsize": "11pt",
-    "fontpkg": r"""
-\setmainfont{TeX Gyre Pagella}
-\setsansfont{TeX Gyre Heros}
-\setmonofont{DejaVu Sans Mono}[Scale=0.85]
-""",
     "preamble": r"""
 \usepackage{bookmark}
 \hypersetup{bookmarksnumbered=true, pdftitle={Ketamine for mental health},
   pdfsubject={An evidence-based, executable book}}
 """,
     "maketitle": r"\input{titlepage.tex}",
+    # The book has a glossary instead of an index: no .idx file, no xindy run.
+    "makeindex": "",
     "printindex": "",
     "sphinxsetup": "TitleColor={rgb}{0.1,0.2,0.4}",
 }
