@@ -181,7 +181,12 @@ latex_elements = {
 }
 latex_additional_files = ["_static/latex/titlepage.tex"]
 
+# Downloads linked from the landing page, when they have been built (nox -s pdf / epub).
+book_pdf_path = str(ROOT / "_build" / "latex" / "ketamine-for-mental-health.pdf")
+book_epub_path = str(ROOT / "_build" / "epub" / "ketamine-for-mental-health.epub")
+
 # -- EPUB --------------------------------------------------------------------------------
+epub_basename = "ketamine-for-mental-health"
 epub_title = project
 epub_author = author
 epub_publisher = author

@@ -31,3 +31,47 @@ class BookStyle(UnsrtStyle):
 def register_style() -> None:
     """Make ``bibtex_default_style = "book"`` available to sphinxcontrib-bibtex."""
     register_plugin("pybtex.style.formatting", STYLE_NAME, BookStyle, force=True)
+    patch_incomplete_author_lists()
+
+
+def _is_others(person) -> bool:
+    return str(person).strip().casefold() == "others"
+
+
+def _names_with_et_al(original):
+    """Wrap a pybtex ``names`` node so that a BibTeX "and others" reads "et al."
+
+    BibTeX's convention for an incomplete author list is a final "and others"; pybtex and
+    sphinxcontrib-bibtex print it literally ("Taylor and others"). Where a source gave
+    only the first authors, the book says "et al." as a reader expects.
+    """
+
+    def names(children, data, role, **kwargs):
+        entry = data["entry"]
+        persons = entry.persons.get(role, [])
+        if not persons or not _is_others(persons[-1]):
+            return original(children, data, role, **kwargs)
+        from pybtex.richtext import Text
+
+        real = [p for p in persons if not _is_others(p)]
+        style = data.get("style")
+        if hasattr(style, "person"):  # sphinxcontrib-bibtex referencing style
+            first = style.person.style_plugin.format(real[0], style.person.abbreviate)
+            return Text(first.format_data(data) if hasattr(first, "format_data") else first,
+                        " et al.")
+        formatted = [style.format_name(p, style.abbreviate_names) for p in real]
+        joined = Text(", ").join([f.format_data(data) for f in formatted])
+        return Text(joined, ", et al.")
+
+    return names
+
+
+def patch_incomplete_author_lists() -> None:
+    import pybtex.style.template as pybtex_template
+    import sphinxcontrib.bibtex.style.template as bibtex_template
+
+    for module in (pybtex_template, bibtex_template):
+        node = module.names
+        if not getattr(node.f, "_book_et_al", False):
+            node.f = _names_with_et_al(node.f)
+            node.f._book_et_al = True

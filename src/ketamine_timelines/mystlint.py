@@ -39,7 +39,7 @@ KNOWN_ROLES = {
     "cite", "cite:p", "cite:t", "cite:ps", "cite:ts", "cite:alp", "cite:author",
     "cite:year", "term", "doc", "ref", "numref", "download", "glue", "glue:text",
     "glue:any", "glue:md", "abbr", "sub", "sup", "kbd", "guilabel", "code", "octicon",
-    "bdg", "bdg-primary", "bdg-secondary", "bdg-info", "bdg-link-primary", "samp",
+    "book-download", "bdg", "bdg-primary", "bdg-secondary", "bdg-info", "bdg-link-primary", "samp",
 }
 DIRECTIVE = re.compile(r"^\s*(?:`{3,}|:{3,})\{([^}]+)\}")
 ROLE = re.compile(r"(?<![`\w])\{([a-z][a-z0-9:_-]*)\}`")

@@ -23,7 +23,7 @@ from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
-from sphinx.util.docutils import SphinxDirective
+from sphinx.util.docutils import SphinxDirective, SphinxRole
 
 from .bibstyle import register_style
 
@@ -166,8 +166,89 @@ def _relpath(target: Path, start: Path) -> str:
     return os.path.relpath(target, start)
 
 
+# -- Downloads: the PDF, the EPUB and each executed notebook ------------------------------
+DOWNLOAD_LABELS = {"pdf": "PDF", "epub": "EPUB"}
+
+
+def _download_source(config: Any, kind: str) -> Path:
+    return Path(config.book_pdf_path if kind == "pdf" else config.book_epub_path)
+
+
+class BookDownloadRole(SphinxRole):
+    """``{book-download}`pdf```: a link to the built PDF or EPUB, when one has been built.
+
+    The HTML book never links to a file that is not there: without a PDF (no TeX Live on
+    this machine), the role says how to build one instead.
+    """
+
+    def run(self) -> tuple[list[nodes.Node], list[nodes.system_message]]:
+        kind = self.text.strip().lower()
+        if kind not in DOWNLOAD_LABELS:
+            msg = self.inliner.reporter.error(
+                f"book-download: unknown kind {kind!r} (use pdf or epub)", line=self.lineno
+            )
+            return [], [msg]
+        source = _download_source(self.config, kind)
+        label = f"Download the {DOWNLOAD_LABELS[kind]}"
+        if self.env.app.builder.format != "html" or not source.exists():
+            text = f"{DOWNLOAD_LABELS[kind]}: build it with nox -s {kind}"
+            return [nodes.inline(text, text, classes=["book-download-missing"])], []
+        depth = self.env.docname.count("/")
+        uri = "../" * depth + f"downloads/{source.name}"
+        ref = nodes.reference(label, label, refuri=uri, classes=["book-download"])
+        ref["download"] = source.name
+        return [ref], []
+
+
+def _is_notebook(env: BuildEnvironment, docname: str) -> bool:
+    return "kernelspec" in env.metadata.get(docname, {}) or str(env.doc2path(docname)).endswith(
+        ".ipynb"
+    )
+
+
+def add_notebook_download(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """Offer each notebook page's executed .ipynb for download, at the top of the page."""
+    if app.builder.format != "html" or not _is_notebook(app.env, docname):
+        return
+    name = Path(docname).name + ".ipynb"
+    para = nodes.paragraph(classes=["notebook-download"])
+    text = "Download this notebook with its outputs (.ipynb)"
+    link = nodes.reference(text, text, refuri=name, classes=["notebook-download-link"])
+    para += link
+    section = next(iter(doctree.findall(nodes.section)), None)
+    if section is not None:
+        title = next(iter(section.findall(nodes.title)), None)
+        section.insert(section.index(title) + 1 if title is not None else 0, para)
+
+
+def copy_downloads(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    import shutil
+
+    outdir = Path(app.outdir)
+    for kind in DOWNLOAD_LABELS:
+        source = _download_source(app.config, kind)
+        if source.exists():
+            (outdir / "downloads").mkdir(exist_ok=True)
+            shutil.copyfile(source, outdir / "downloads" / source.name)
+    executed = outdir.parent / "jupyter_execute"
+    for docname in sorted(app.env.found_docs):
+        if _is_notebook(app.env, docname):
+            notebook = executed / f"{docname}.ipynb"
+            if notebook.exists():
+                target = outdir / f"{docname}.ipynb"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(notebook, target)
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     register_style()
     app.add_directive("timeline-figure", TimelineFigure)
+    app.add_role("book-download", BookDownloadRole())
+    app.add_config_value("book_pdf_path", "_build/latex/ketamine-for-mental-health.pdf", "html")
+    app.add_config_value("book_epub_path", "_build/epub/ketamine-for-mental-health.epub", "html")
+    app.connect("doctree-resolved", add_notebook_download)
+    app.connect("build-finished", copy_downloads)
     app.connect("env-get-outdated", invalidate_stale_executions)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
