@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -27,23 +28,71 @@ def run_sphinx(
     )
 
 
+HAVE_TEX = all(shutil.which(tool) for tool in ("latexmk", "xelatex"))
+HAVE_EPUBCHECK = shutil.which("epubcheck") is not None
+PDF_NAME = "ketamine-for-mental-health.pdf"
+EPUB_NAME = "ketamine-for-mental-health.epub"
+
+
 @pytest.fixture(scope="session")
-def book_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The HTML book, built from a fresh execution cache with warnings as errors."""
-    base = tmp_path_factory.mktemp("book")
-    outdir = base / "html"
+def build_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One directory for every build of the session, sharing one execution cache.
+
+    The first build executes each notebook from a fresh kernel; later builders reuse the
+    cached outputs, as `nox -s pdf epub docs` does.
+    """
+    return tmp_path_factory.mktemp("book")
+
+
+def build_book(base: Path, builder: str, *extra: str) -> Path:
+    outdir = base / builder
     result = run_sphinx(
         ROOT,
         outdir,
-        "html",
+        builder,
         "-d",
-        str(base / "doctrees"),
+        str(base / f"doctrees-{builder}"),
         "-D",
         f"nb_execution_cache_path={base / 'jupyter_cache'}",
+        *extra,
     )
     if result.returncode != 0:
-        pytest.fail(f"the book did not build:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}")
+        pytest.fail(
+            f"the {builder} book did not build:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
+        )
     return outdir
+
+
+@pytest.fixture(scope="session")
+def book_latex(build_base: Path) -> Path:
+    """The LaTeX sources and the PDF made from them with XeLaTeX."""
+    if not HAVE_TEX:
+        pytest.skip("TeX Live is not installed (see README: System packages)")
+    outdir = build_book(build_base, "latex")
+    result = subprocess.run(
+        ["latexmk", "-xelatex", "-interaction=nonstopmode", "-halt-on-error",
+         PDF_NAME.replace(".pdf", ".tex")],
+        cwd=outdir, capture_output=True, text=True, check=False,
+        env={**os.environ, "SOURCE_DATE_EPOCH": "1764028800", "FORCE_SOURCE_DATE": "1"},
+    )
+    if result.returncode != 0:
+        pytest.fail(f"latexmk failed:\n{result.stdout[-6000:]}")
+    return outdir
+
+
+@pytest.fixture(scope="session")
+def book_epub(build_base: Path) -> Path:
+    return build_book(build_base, "epub") / EPUB_NAME
+
+
+@pytest.fixture(scope="session")
+def book_build(build_base: Path, request: pytest.FixtureRequest) -> Path:
+    """The HTML book, with warnings as errors, linking the PDF and EPUB when built."""
+    extra = []
+    if HAVE_TEX:
+        extra += ["-D", f"book_pdf_path={request.getfixturevalue('book_latex') / PDF_NAME}"]
+    extra += ["-D", f"book_epub_path={request.getfixturevalue('book_epub')}"]
+    return build_book(build_base, "html", *extra)
 
 
 @pytest.fixture(scope="session")

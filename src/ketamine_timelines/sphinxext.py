@@ -112,8 +112,6 @@ class TimelineFigure(SphinxDirective):
     def run(self) -> list[nodes.Node]:
         from . import plots
         from .data import DataError, load_points
-        from .render import save_variants
-
         func_name = self.arguments[0]
         func = getattr(plots, func_name, None)
         if not callable(func):
@@ -129,7 +127,10 @@ class TimelineFigure(SphinxDirective):
             points = load_points(srcdir / DATA_FILES[0], bib_path=srcdir / DATA_FILES[1])
         except DataError as exc:  # names the data file, line and column
             raise self.error(f"timeline-figure: {exc}") from exc
-        stems = save_variants(lambda theme: func(points, theme=theme), outdir / func_name)
+        # Files are named by the data digest: a prose edit reuses them, a data edit
+        # (or a change to the plotting code) draws new ones.
+        stem = outdir / f"{func_name}-{data_digest(srcdir)[:12]}"
+        stems = save_variants(lambda theme: func(points, theme=theme), stem)
 
         docdir = Path(self.env.doc2path(self.env.docname)).parent
         figure = nodes.figure(classes=["timeline-figure"])
@@ -158,6 +159,24 @@ class TimelineFigure(SphinxDirective):
                 figure += nodes.legend("", *holder[1:])
         self.add_name(figure)
         return [figure]
+
+
+def save_variants(build: Any, stem: Path) -> dict[str, Path]:
+    """Write the light variant (SVG, PDF, PNG) and the dark one (SVG); return their stems."""
+    from .display import render
+
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    formats = {"light": ("svg", "pdf", "png"), "dark": ("svg",)}
+    stems = {}
+    for theme, kinds in formats.items():
+        base = stem.with_name(f"{stem.name}-{theme}")
+        for kind in kinds:
+            path = base.with_suffix(f".{kind}")
+            if not path.exists():
+                options = {"dpi": 150} if kind == "png" else {}
+                path.write_bytes(render(build(theme), kind, **options))
+        stems[theme] = base
+    return stems
 
 
 def _relpath(target: Path, start: Path) -> str:
@@ -244,6 +263,11 @@ def copy_downloads(app: Sphinx, exception: Exception | None) -> None:
 
 def setup(app: Sphinx) -> dict[str, Any]:
     register_style()
+    # Matplotlib's PDF backend subsets fonts through fontTools, which logs at INFO level
+    # through the root logger; in a Sphinx run that is noise on stderr.
+    import logging as std_logging
+
+    std_logging.getLogger("fontTools").setLevel(std_logging.WARNING)
     app.add_directive("timeline-figure", TimelineFigure)
     app.add_role("book-download", BookDownloadRole())
     app.add_config_value("book_pdf_path", "_build/latex/ketamine-for-mental-health.pdf", "html")
