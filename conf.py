@@ -32,6 +32,7 @@ extensions = [
     "sphinx_copybutton",
     "sphinx_design",
     "ketamine_timelines.sphinxext",
+    "ketamine_timelines.htmlpolicy",
     "sphinx_sitemap",
     "sphinxext.opengraph",
     "notfound.extension",
@@ -159,7 +160,7 @@ globals().update(_LINKCHECK)
 # -- LaTeX / PDF -------------------------------------------------------------------------
 latex_engine = "xelatex"
 latex_documents = [
-    ("index", "ketamine-for-mental-health.tex", project, author, "manual", False),
+    ("docs/latex/book", "ketamine-for-mental-health.tex", project, author, "manual", False),
 ]
 latex_show_urls = "no"
 latex_use_xindy = False
@@ -179,7 +180,8 @@ latex_elements = {
     "printindex": "",
     "sphinxsetup": "TitleColor={rgb}{0.1,0.2,0.4}",
 }
-latex_additional_files = ["_static/latex/titlepage.tex"]
+latex_additional_files = ["docs/latex/titlepage.tex"]
+latex_toplevel_sectioning = "chapter"
 
 # Downloads linked from the landing page, when they have been built (nox -s pdf / epub).
 book_pdf_path = str(ROOT / "_build" / "latex" / "ketamine-for-mental-health.pdf")
@@ -197,3 +199,21 @@ epub_scheme = "UUID"
 epub_cover = ("_static/cover.png", "")
 epub_show_urls = "no"
 epub_exclude_files = ["search.html", "404.html"]
+
+
+def _select_root_document(app) -> None:
+    """The PDF has its own root document.
+
+    The landing page (cards, download links, the web notice) is for the web; in print, the
+    title and copyright pages carry the notice and the chapters follow. The builder is
+    known only once it is set up, hence an event rather than a tag test above.
+    """
+    if app.builder.name == "latex":
+        app.config.root_doc = "docs/latex/book"
+        app.config.exclude_patterns.append("index.md")
+    else:
+        app.config.exclude_patterns.append("docs/latex")
+
+
+def setup(app):
+    app.connect("builder-inited", _select_root_document)

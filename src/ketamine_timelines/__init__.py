@@ -1,1 +1,34 @@
-"""placeholder"""
+"""Data and figures for the book "Ketamine for mental health".
+
+Every plotted number is a row of data/onset_timelines.csv with a study key that exists
+in references.bib and a location in the source.
+"""
+
+from __future__ import annotations
+
+from .bib import Reference, load_bib
+from .data import DataError, Point, load_points, select
+from .display import ThemedFigure
+from .plots import plot_onset, plot_side_effect_window, plot_single_dose_course
+from .style import THEMES, contrast_ratio, get_theme
+from .tables import sources_table
+from .timeaxis import apply_time_axis
+
+__all__ = [
+    "THEMES",
+    "DataError",
+    "Point",
+    "Reference",
+    "ThemedFigure",
+    "apply_time_axis",
+    "contrast_ratio",
+    "get_theme",
+    "load_bib",
+    "load_points",
+    "plot_onset",
+    "plot_side_effect_window",
+    "plot_single_dose_course",
+    "select",
+    "sources_table",
+]
+__version__ = "0.1.0"

@@ -26,7 +26,9 @@ class Reference:
         """Author-year label as readers see it in the text: 'Daly et al. 2018'."""
         if not self.authors:
             return f"{self.key} {self.year}".strip()
-        if len(self.authors) == 1:
+        if len(self.authors) >= 2 and self.authors[1] == "et al.":
+            who = f"{self.authors[0]} et al."
+        elif len(self.authors) == 1:
             who = self.authors[0]
         elif len(self.authors) == 2:
             who = f"{self.authors[0]} and {self.authors[1]}"
@@ -61,7 +63,12 @@ def _load(path: str, mtime: float) -> dict[str, Reference]:
     refs: dict[str, Reference] = {}
     for key, entry in db.entries.items():
         people = entry.persons.get("author") or entry.persons.get("editor") or []
-        authors = tuple(_plain(" ".join(p.prelast_names + p.last_names)) for p in people)
+        names = [_plain(" ".join(p.prelast_names + p.last_names)) for p in people]
+        # BibTeX's "and others" truncates the list; keep a marker so short() says et al.
+        truncated = bool(names) and names[-1].lower() == "others"
+        authors = tuple(n for n in names if n.lower() != "others")
+        if truncated and len(authors) < 3:
+            authors = (*authors, "et al.", "")
         f = entry.fields
         pmid = f.get("pmid")
         if not pmid and f.get("eprinttype", "").lower() == "pubmed":

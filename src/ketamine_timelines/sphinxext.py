@@ -32,6 +32,8 @@ LOGGER = logging.getLogger(__name__)
 #: Files whose content changes what a notebook computes (beyond its own code cells).
 DATA_FILES = ("data/onset_timelines.csv", "references.bib")
 STAMP_NAME = "ketamine-data.sha256"
+#: Modules that build the book rather than compute what a notebook shows.
+TOOLING_MODULES = {"sphinxext", "bench", "linkcheck", "mystlint", "htmlpolicy", "bibstyle"}
 FIGURE_DIR = "timeline-figures"
 
 
@@ -42,7 +44,7 @@ def data_digest(srcdir: Path) -> str:
     digest = hashlib.sha256(__version__.encode())
     package_dir = Path(__file__).parent
     files = [srcdir / name for name in DATA_FILES]
-    files += sorted(package_dir.glob("*.py"))
+    files += sorted(p for p in package_dir.glob("*.py") if p.stem not in TOOLING_MODULES)
     for path in files:
         digest.update(path.name.encode())
         digest.update(path.read_bytes() if path.exists() else b"<missing>")

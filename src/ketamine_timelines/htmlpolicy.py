@@ -1,0 +1,110 @@
+"""HTML policy for the book's web pages: safe links and accessible markup.
+
+* Every external link gets ``rel="noopener noreferrer"``: a page the reader opens from the
+  book can neither script the book's window nor learn which page the reader came from.
+* A ``javascript:`` URL or an inline event handler (``onclick=`` and the like) in a page's
+  content is a build warning, hence an error under ``-W``: the book runs no inline script.
+* Two accessibility fixes to the markup Sphinx and docutils write (axe-core rates both
+  "critical"): the sidebar's toctree captions are ``role="heading"`` without the required
+  ``aria-level``, and bibliography entries use the deprecated ``doc-biblioentry`` role
+  inside a ``role="list"``, which leaves the list without list items.
+
+The policy lives in the HTML translator, so it covers links from every source (Markdown,
+citations, sphinx-design cards, notebook Markdown). It wraps whichever translator is
+registered for the builder when the build starts, so it composes with extensions that
+set their own translator.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from docutils import nodes
+from sphinx import addnodes
+from sphinx.application import Sphinx
+from sphinx.util import logging
+
+LOGGER = logging.getLogger(__name__)
+
+#: Builders whose pages are served on the web (the EPUB is a closed, offline container).
+WEB_BUILDERS = ("html", "dirhtml", "singlehtml")
+REL = ("noopener", "noreferrer")
+#: An attribute such as ``onclick=`` or ``onload =`` inside a start tag.
+INLINE_HANDLER = re.compile(r"<[a-zA-Z][^>]*\s(on[a-zA-Z]+)\s*=", re.DOTALL)
+
+
+def is_external(uri: str) -> bool:
+    """A link that leaves the book: another host, or a scheme-relative ``//host`` URL."""
+    parts = urlsplit(uri)
+    return parts.scheme in {"http", "https"} or (not parts.scheme and uri.startswith("//"))
+
+
+def is_javascript(uri: str) -> bool:
+    # Browsers ignore ASCII whitespace and control characters before the scheme.
+    return re.sub(r"[\x00-\x20]+", "", uri).lower().startswith("javascript:")
+
+
+class PolicyTranslatorMixin:
+    """Mixed into the builder's HTML translator by :func:`install_translator`."""
+
+    def visit_reference(self, node: nodes.Element) -> None:
+        uri = node.get("refuri", "")
+        if is_javascript(uri):
+            LOGGER.warning(
+                "javascript: URL in a link: %s", uri, location=node, type="htmlpolicy", subtype="js"
+            )
+        elif is_external(uri) and not node.get("internal"):
+            rel = str(node.get("rel", "")).split()
+            node["rel"] = " ".join(rel + [token for token in REL if token not in rel])
+        super().visit_reference(node)  # type: ignore[misc]
+
+    def visit_raw(self, node: nodes.Element) -> None:
+        if "html" in node.get("format", "").split():
+            match = INLINE_HANDLER.search(node.astext())
+            if match:
+                LOGGER.warning(
+                    "inline event handler %s= in raw HTML: the book runs no inline script",
+                    match.group(1),
+                    location=node,
+                    type="htmlpolicy",
+                    subtype="handler",
+                )
+        super().visit_raw(node)  # type: ignore[misc]
+
+    def visit_title(self, node: nodes.Element) -> None:
+        start = len(self.body)  # type: ignore[attr-defined]
+        super().visit_title(node)  # type: ignore[misc]
+        if isinstance(node.parent, addnodes.compact_paragraph) and node.parent.get("toctree"):
+            # The sidebar captions come before the page's <h1>: they are level-2 headings.
+            self._patch_tag(start, 'role="heading"', 'role="heading" aria-level="2"')
+
+    def visit_citation(self, node: nodes.Element) -> None:
+        start = len(self.body)  # type: ignore[attr-defined]
+        super().visit_citation(node)  # type: ignore[misc]
+        self._patch_tag(start, 'role="doc-biblioentry"', 'role="listitem"')
+
+    def _patch_tag(self, start: int, old: str, new: str) -> None:
+        """Rewrite an attribute in the start tag that the base class has just written."""
+        body: list[str] = self.body  # type: ignore[attr-defined]
+        for index in range(start, len(body)):
+            if old in body[index] and new not in body[index]:
+                body[index] = body[index].replace(old, new, 1)
+                return
+
+
+def install_translator(app: Sphinx) -> None:
+    """Wrap the builder's translator class (Sphinx's or another extension's) in the policy."""
+    if app.builder.name not in WEB_BUILDERS:
+        return
+    base = app.registry.get_translator_class(app.builder)
+    if issubclass(base, PolicyTranslatorMixin):
+        return
+    policy = type(f"Policy{base.__name__}", (PolicyTranslatorMixin, base), {})
+    app.registry.add_translator(app.builder.name, policy, override=True)
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.connect("builder-inited", install_translator)
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,71 @@
+"""Sources tables: the studies behind a figure, as MyST Markdown with live citations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from IPython.display import Markdown
+
+from .bib import Reference, load_bib
+from .data import Point
+from .studies import STUDIES
+from .vocab import SCALE_NAMES
+
+_POPULATION_WORDS = {
+    "TRD": "treatment-resistant depression", "TRD_older": "TRD, aged 65+",
+    "MDD": "major depression", "MDD_surgical": "major depression, having surgery",
+    "MDD_suicidal": "depression with suicidal ideation",
+    "MDD_inpatient": "depression, inpatients", "clinical_depression": "depression, clinic",
+    "mixed": "pooled populations", "PTSD": "PTSD", "OCD": "OCD",
+    "SAD": "social anxiety disorder", "GAD_SAD": "generalised or social anxiety",
+}
+
+
+def _cell(text: str) -> str:
+    # A pipe inside a cell would split the Markdown table.
+    return text.replace("|", "/").replace("\n", " ")
+
+
+def sources_table(points: Iterable[Point], *, caption: str = "Studies behind this figure",
+                  refs: Mapping[str, Reference] | None = None,
+                  name: str | None = None) -> Markdown:
+    """One line per study used by a figure, with where in the source each number sits.
+
+    Rows marked 'partly' were read in a secondary source; the table says so.
+    """
+    pts = list(points)
+    if refs is None:
+        refs = load_bib()
+    order: list[str] = []
+    for p in pts:
+        if p.study_key not in order:
+            order.append(p.study_key)
+    order.sort(key=lambda k: (refs[k].year if k in refs else "", k))
+
+    lines = [
+        f"```{{table}} {caption}",
+        *([f":name: {name}"] if name else []),
+        "",
+        "| Study | Design | Size | Population | Scales | Where in the source | Link |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for key in order:
+        rows = [p for p in pts if p.study_key == key]
+        study = STUDIES.get(key)
+        design = study.design if study else "see the paper"
+        size = study.size if study else "not recorded"
+        pops = sorted({_POPULATION_WORDS.get(p.population, p.population) for p in rows})
+        scales = sorted({SCALE_NAMES[p.scale] for p in rows if SCALE_NAMES[p.scale]})
+        where = sorted({p.source_location for p in rows})
+        partly = sum(p.is_partly for p in rows)
+        if partly:
+            where.append(f"{partly} of {len(rows)} numbers partly verified "
+                         "(secondary source)")
+        ref = refs.get(key)
+        link = f"[{'doi:' + ref.doi if ref.doi else 'PubMed'}]({ref.url})" if ref and ref.url \
+            else "no DOI recorded"
+        lines.append("| " + " | ".join(_cell(c) for c in (
+            f"{{cite:t}}`{key}`", design, size, "; ".join(pops), ", ".join(scales) or "none",
+            "; ".join(where), link)) + " |")
+    lines.append("```")
+    return Markdown("\n".join(lines))

@@ -1,0 +1,154 @@
+"""The shipped data set loads, and each kind of bad row is reported with file:line: column."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+
+from ketamine_timelines import DataError, load_bib, load_points
+from ketamine_timelines.vocab import COLUMNS
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data" / "onset_timelines.csv"
+BIB = ROOT / "references.bib"
+
+
+@pytest.fixture(scope="module")
+def points():
+    return load_points(DATA, BIB)
+
+
+def test_shipped_csv_loads(points):
+    assert len(points) > 150
+    assert all(p.source_location and p.read_at for p in points)
+
+
+def test_header_is_exact():
+    with open(DATA, newline="") as fh:
+        assert tuple(next(csv.reader(fh))) == COLUMNS
+
+
+def test_every_study_key_is_in_references_bib(points):
+    keys = set(load_bib(BIB))
+    missing = sorted({p.study_key for p in points} - keys)
+    assert not missing, f"keys not in references.bib: {missing}"
+
+
+def test_default_paths_find_repo_files(points):
+    assert len(load_points()) == len(points)
+
+
+def test_row_ids_unique_and_partly_labelled(points):
+    assert len({p.row_id for p in points}) == len(points)
+    assert {p.confidence for p in points} == {"verified", "partly"}
+
+
+def test_every_difference_lies_inside_its_interval(points):
+    for p in points:
+        if p.uncertainty_type in ("CI95", "range"):
+            assert p.uncertainty_low <= p.value <= p.uncertainty_high, p.row_id
+
+
+def test_an2021_sign_is_consistent(points):
+    an = [p for p in points if p.study_key == "an2021"
+          and p.measure == "mean_difference_vs_control"]
+    assert an and all(p.value < 0 and p.uncertainty_high < 0 for p in an)
+
+
+def test_at_exit_rows_say_so(points):
+    for p in points:
+        if "exit" in p.timepoint_label:
+            assert "not a fixed time point" in p.note
+
+
+def test_day_conversions(points):
+    # EVIDENCE.md convention: trial day N (day 1 = first dose) -> (N-1) x 24 h.
+    for p in points:
+        if p.study_key in ("turkoz2021", "popova2019", "fedgchin2019", "ochsross2020") \
+                and p.timepoint_label.startswith("day "):
+            n = int(p.timepoint_label.split()[1])
+            assert p.timepoint_hours == (n - 1) * 24, p.row_id
+
+
+# ----------------------------------------------------------------- bad rows
+
+GOOD = {
+    "row_id": "r001", "study_key": "lii2023", "treatment": "ketamine", "arm": "drug",
+    "drug_class": "ketamine_iv", "population": "MDD_surgical", "timepoint_hours": "24",
+    "timepoint_label": "day 1", "measure": "response_rate", "scale": "MADRS",
+    "value": "60.0", "unit": "%", "uncertainty_type": "none", "uncertainty_low": "",
+    "uncertainty_high": "", "n": "20", "comparator": "saline",
+    "source_location": "Extended Data Table 1", "obtained": "reported",
+    "confidence": "verified", "read_at": "https://example.org", "note": "",
+}
+
+
+def write_csv(path: Path, rows: list[dict[str, str]], header=COLUMNS) -> Path:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(header), lineterminator="\n",
+                       extrasaction="ignore")
+    w.writeheader()
+    w.writerows(rows)
+    path.write_text(buf.getvalue())
+    return path
+
+
+BAD_ROWS = [
+    ("missing field", {"source_location": ""}, "source_location", "missing value"),
+    ("unknown study key", {"study_key": "nobody1999"}, "study_key", "unknown study key"),
+    ("non-numeric value", {"value": "sixty"}, "value", "not a number"),
+    ("non-numeric time", {"timepoint_hours": "1 day"}, "timepoint_hours", "not a number"),
+    ("non-numeric n", {"n": "twenty"}, "n", "not an integer"),
+    ("non-numeric uncertainty", {"uncertainty_type": "SD", "uncertainty_low": "wide"},
+     "uncertainty_low", "not a number"),
+    ("negative time", {"timepoint_hours": "-2"}, "timepoint_hours", "negative time"),
+    ("rate above 100", {"value": "160"}, "value", "outside 0-100"),
+    ("rate below 0", {"value": "-1"}, "value", "outside 0-100"),
+    ("unknown measure", {"measure": "vibes"}, "measure", "unknown measure"),
+    ("unknown scale", {"scale": "MADRS-X"}, "scale", "unknown scale"),
+    ("unknown arm", {"arm": "both"}, "arm", "unknown value"),
+    ("unknown drug_class", {"drug_class": "ketamine_oral"}, "drug_class", "unknown value"),
+    ("unknown obtained", {"obtained": "remembered"}, "obtained", "unknown value"),
+    ("unknown confidence", {"confidence": "unverified"}, "confidence", "unknown value"),
+    ("unknown uncertainty type", {"uncertainty_type": "IQR"}, "uncertainty_type",
+     "unknown value"),
+    ("value outside CI", {"measure": "mean_difference_vs_control", "unit": "points",
+                          "value": "-6.16", "uncertainty_type": "CI95",
+                          "uncertainty_low": "4.44", "uncertainty_high": "7.88"},
+     "value", "outside its CI95"),
+]
+
+
+@pytest.mark.parametrize(("change", "column", "reason"),
+                         [pytest.param(c, col, r, id=i) for i, c, col, r in BAD_ROWS])
+def test_bad_row_is_reported(tmp_path, change, column, reason):
+    rows = [dict(GOOD), {**GOOD, "row_id": "r002", "timepoint_hours": "48", **change}]
+    path = write_csv(tmp_path / "bad.csv", rows)
+    with pytest.raises(DataError) as exc:
+        load_points(path, BIB)
+    msg = str(exc.value)
+    assert msg.startswith(f"{path}:3: column '{column}': "), msg
+    assert reason in msg
+    assert exc.value.line == 3 and exc.value.column == column
+
+
+def test_duplicate_row(tmp_path):
+    path = write_csv(tmp_path / "dup.csv", [dict(GOOD), {**GOOD, "row_id": "r002"}])
+    with pytest.raises(DataError, match=r"dup\.csv:3: column 'study_key': duplicate row"):
+        load_points(path, BIB)
+
+
+def test_wrong_header(tmp_path):
+    header = [c for c in COLUMNS if c != "scale"]
+    path = write_csv(tmp_path / "hdr.csv", [dict(GOOD)], header=header)
+    with pytest.raises(DataError, match=r"hdr\.csv:1: column 'scale': wrong header"):
+        load_points(path, BIB)
+
+
+def test_repo_relative_path_in_message(tmp_path, monkeypatch):
+    # Inside the repo the message names data/onset_timelines.csv, as editors see it.
+    err = DataError(DATA, 7, "value", "boom")
+    assert str(err) == "data/onset_timelines.csv:7: column 'value': boom"

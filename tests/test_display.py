@@ -1,0 +1,121 @@
+"""ThemedFigure output: both themes inline, unique ids, all formats, byte-for-byte stable."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pytest
+
+from ketamine_timelines import (
+    ThemedFigure,
+    load_points,
+    plot_onset,
+    plot_side_effect_window,
+    plot_single_dose_course,
+    sources_table,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+ALT = "Line chart of response rates over time after ketamine, esketamine and SSRIs."
+
+
+@pytest.fixture(scope="module")
+def points():
+    return load_points(ROOT / "data" / "onset_timelines.csv", ROOT / "references.bib")
+
+
+@pytest.fixture(autouse=True)
+def _no_source_date(monkeypatch):
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+
+
+@pytest.fixture(scope="module")
+def bundle(points):
+    return ThemedFigure(lambda t: plot_onset(points, t), alt=ALT)._repr_mimebundle_()
+
+
+def test_mime_types(bundle):
+    assert set(bundle) == {"text/html", "image/svg+xml", "application/pdf", "image/png",
+                           "text/plain"}
+    assert bundle["text/plain"] == ALT
+    assert bundle["application/pdf"].startswith(b"%PDF")
+    assert bundle["image/png"].startswith(b"\x89PNG")
+    assert bundle["image/svg+xml"].lstrip().startswith("<?xml")
+
+
+def test_png_is_150_dpi(bundle):
+    # pHYs chunk: pixels per metre; 150 dpi = 5906 px/m.
+    png = bundle["image/png"]
+    i = png.index(b"pHYs")
+    assert int.from_bytes(png[i + 4:i + 8], "big") == 5906
+
+
+def test_html_has_both_themes_accessible(bundle):
+    html = bundle["text/html"]
+    assert html.startswith('<div class="only-light"><svg')
+    assert '<div class="only-dark"><svg' in html
+    assert html.count(f'role="img" aria-label="{ALT}"') == 2
+    assert html.count(f"<title>{ALT}</title>") == 2
+    assert "<?xml" not in html and "<!DOCTYPE" not in html
+
+
+def test_html_ids_unique_and_references_resolve(bundle):
+    html = bundle["text/html"]
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    assert ids and len(ids) == len(set(ids))
+    refs = set(re.findall(r'url\(#([^)]+)\)', html)) | set(re.findall(r'href="#([^"]+)"', html))
+    assert refs <= set(ids)
+    light, dark = html.split('<div class="only-dark">')
+    assert all(i.startswith("kt-light-") for i in re.findall(r'\bid="([^"]+)"', light))
+    assert all(i.startswith("kt-dark-") for i in re.findall(r'\bid="([^"]+)"', dark))
+
+
+def test_text_stays_text(bundle):
+    # svg.fonttype 'none': labels are <text>, not glyph paths.
+    assert "<text" in bundle["image/svg+xml"]
+    assert "40 min" in bundle["image/svg+xml"]
+
+
+@pytest.mark.parametrize("plot", [plot_onset, plot_single_dose_course,
+                                  plot_side_effect_window])
+def test_deterministic_and_dateless(points, plot):
+    a = ThemedFigure(lambda t: plot(points, t), alt="a")
+    b = ThemedFigure(lambda t: plot(points, t), alt="a")
+    for theme in ("light", "dark"):
+        assert a.svg(theme) == b.svg(theme)
+        assert "<dc:date>" not in a.svg(theme)
+    assert a.pdf() == b.pdf()
+    assert b"CreationDate" not in a.pdf() and b"ModDate" not in a.pdf()
+
+
+def test_figures_closed_after_rendering(points):
+    plt.close("all")
+    ThemedFigure(lambda t: plot_onset(points, t), alt="a")._repr_mimebundle_()
+    assert plt.get_fignums() == []
+
+
+def test_source_points_exposed(points):
+    tf = ThemedFigure(lambda t: plot_onset(points, t), alt="a")
+    tf.svg()
+    assert tf.source_points and all(p.source_location for p in tf.source_points)
+
+
+def test_sources_table(points):
+    fig = plot_onset(points, "light")
+    md = sources_table(fig.source_points, caption="Studies behind the onset figure").data
+    plt.close(fig)
+    assert md.startswith("```{table} Studies behind the onset figure")
+    assert md.rstrip().endswith("```")
+    studies = {p.study_key for p in fig.source_points}
+    for key in studies:
+        assert md.count(f"{{cite:t}}`{key}`") == 1
+    assert "https://doi.org/10.1038/s44220-023-00140-x" in md
+    assert "partly verified" in md
+    rows = [ln for ln in md.splitlines() if ln.startswith("| {cite:t}")]
+    assert len(rows) == len(studies)
+    assert all(ln.count("|") == 8 for ln in rows)
