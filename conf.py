@@ -160,7 +160,7 @@ globals().update(_LINKCHECK)
 # -- LaTeX / PDF -------------------------------------------------------------------------
 latex_engine = "xelatex"
 latex_documents = [
-    ("docs/latex/book", "ketamine-for-mental-health.tex", project, author, "manual", False),
+    ("docs/print/book", "ketamine-for-mental-health.tex", project, author, "manual", False),
 ]
 latex_show_urls = "no"
 latex_use_xindy = False
@@ -180,7 +180,7 @@ latex_elements = {
     "printindex": "",
     "sphinxsetup": "TitleColor={rgb}{0.1,0.2,0.4}",
 }
-latex_additional_files = ["docs/latex/titlepage.tex"]
+latex_additional_files = ["docs/print/titlepage.tex"]
 latex_toplevel_sectioning = "chapter"
 
 # Downloads linked from the landing page, when they have been built (nox -s pdf / epub).
@@ -194,26 +194,49 @@ epub_author = author
 epub_publisher = author
 epub_copyright = copyright
 epub_language = "en"
-epub_identifier = "urn:uuid:5b8f3c62-7d0e-4c43-9a8e-2f8f4ab1c7d1"
-epub_scheme = "UUID"
+# Sphinx writes epub_uid both as the OPF identifier's XML id and as the NCX uid, which
+# epubcheck requires to equal the identifier's value: one NCName serves as both.
+epub_identifier = epub_uid = "ketamine-for-mental-health-5b8f3c62"
+epub_scheme = "URL"
 epub_cover = ("_static/cover.png", "")
 epub_show_urls = "no"
 epub_exclude_files = ["search.html", "404.html"]
 
 
-def _select_root_document(app) -> None:
-    """The PDF has its own root document.
+PRINT_BUILDERS = {"latex", "epub"}
 
-    The landing page (cards, download links, the web notice) is for the web; in print, the
-    title and copyright pages carry the notice and the chapters follow. The builder is
-    known only once it is set up, hence an event rather than a tag test above.
+
+def _configure_for_builder(app) -> None:
+    """Print and e-reader editions differ from the web book in three ways.
+
+    - The PDF has its own root document, docs/print/book.md: the landing page's sections
+      (cards, download links) would otherwise become its first chapters; the title and
+      copyright pages carry the notice instead.
+    - The EPUB keeps the landing page as its root (Sphinx's EPUB builder needs a root at
+      the top level) but shows its toctrees, which the web hides for Furo's sidebar.
+    - Neither prints notebook code: readers get the figures and tables; the code is in the
+      notebooks and each web page's .ipynb download.
+
+    The builder is known only once it is set up, hence an event rather than a tag test;
+    priority 400 runs it before MyST-NB reads its configuration.
     """
     if app.builder.name == "latex":
-        app.config.root_doc = "docs/latex/book"
+        app.config.root_doc = "docs/print/book"
         app.config.exclude_patterns.append("index.md")
     else:
-        app.config.exclude_patterns.append("docs/latex")
+        app.config.exclude_patterns.append("docs/print")
+    if app.builder.name in PRINT_BUILDERS:
+        app.config.nb_remove_code_source = True
+
+
+def _show_toctrees_in_epub(app, doctree) -> None:
+    if app.builder.name == "epub" and app.env.docname == app.config.root_doc:
+        from sphinx import addnodes
+
+        for toctree in doctree.findall(addnodes.toctree):
+            toctree["hidden"] = False
 
 
 def setup(app):
-    app.connect("builder-inited", _select_root_document)
+    app.connect("builder-inited", _configure_for_builder, priority=400)
+    app.connect("doctree-read", _show_toctrees_in_epub)

@@ -10,6 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from ketamine_timelines import epubcheck
+
+# The HTTP server and headless Chromium used by the browser tests.
+pytest_plugins = ["conftest_browser"]
+
 ROOT = Path(__file__).resolve().parents[1]
 STRICT = ["-n", "-W", "--keep-going"]
 
@@ -29,7 +34,7 @@ def run_sphinx(
 
 
 HAVE_TEX = all(shutil.which(tool) for tool in ("latexmk", "xelatex"))
-HAVE_EPUBCHECK = shutil.which("epubcheck") is not None
+HAVE_EPUBCHECK = epubcheck.command() is not None
 PDF_NAME = "ketamine-for-mental-health.pdf"
 EPUB_NAME = "ketamine-for-mental-health.epub"
 
@@ -70,9 +75,17 @@ def book_latex(build_base: Path) -> Path:
         pytest.skip("TeX Live is not installed (see README: System packages)")
     outdir = build_book(build_base, "latex")
     result = subprocess.run(
-        ["latexmk", "-xelatex", "-interaction=nonstopmode", "-halt-on-error",
-         PDF_NAME.replace(".pdf", ".tex")],
-        cwd=outdir, capture_output=True, text=True, check=False,
+        [
+            "latexmk",
+            "-xelatex",
+            "-interaction=nonstopmode",
+            "-halt-on-error",
+            PDF_NAME.replace(".pdf", ".tex"),
+        ],
+        cwd=outdir,
+        capture_output=True,
+        text=True,
+        check=False,
         env={**os.environ, "SOURCE_DATE_EPOCH": "1764028800", "FORCE_SOURCE_DATE": "1"},
     )
     if result.returncode != 0:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import make_project_copy, run_sphinx
 
 pytestmark = pytest.mark.build
@@ -86,7 +85,11 @@ def test_a_malformed_data_row_fails_the_build(tmp_path: Path):
     lines[1] = ",".join(row)
     data.write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = run_sphinx(
-        project, tmp_path / "out", "html", "-D", "nb_execution_mode=off",
+        project,
+        tmp_path / "out",
+        "html",
+        "-D",
+        "nb_execution_mode=off",
         env={"KETAMINE_TIMELINES_DATA": str(data)},
     )
     output = result.stdout + result.stderr

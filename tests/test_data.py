@@ -53,8 +53,9 @@ def test_every_difference_lies_inside_its_interval(points):
 
 
 def test_an2021_sign_is_consistent(points):
-    an = [p for p in points if p.study_key == "an2021"
-          and p.measure == "mean_difference_vs_control"]
+    an = [
+        p for p in points if p.study_key == "an2021" and p.measure == "mean_difference_vs_control"
+    ]
     assert an and all(p.value < 0 and p.uncertainty_high < 0 for p in an)
 
 
@@ -67,8 +68,12 @@ def test_at_exit_rows_say_so(points):
 def test_day_conversions(points):
     # EVIDENCE.md convention: trial day N (day 1 = first dose) -> (N-1) x 24 h.
     for p in points:
-        if p.study_key in ("turkoz2021", "popova2019", "fedgchin2019", "ochsross2020") \
-                and p.timepoint_label.startswith("day "):
+        if p.study_key in (
+            "turkoz2021",
+            "popova2019",
+            "fedgchin2019",
+            "ochsross2020",
+        ) and p.timepoint_label.startswith("day "):
             n = int(p.timepoint_label.split()[1])
             assert p.timepoint_hours == (n - 1) * 24, p.row_id
 
@@ -76,20 +81,34 @@ def test_day_conversions(points):
 # ----------------------------------------------------------------- bad rows
 
 GOOD = {
-    "row_id": "r001", "study_key": "lii2023", "treatment": "ketamine", "arm": "drug",
-    "drug_class": "ketamine_iv", "population": "MDD_surgical", "timepoint_hours": "24",
-    "timepoint_label": "day 1", "measure": "response_rate", "scale": "MADRS",
-    "value": "60.0", "unit": "%", "uncertainty_type": "none", "uncertainty_low": "",
-    "uncertainty_high": "", "n": "20", "comparator": "saline",
-    "source_location": "Extended Data Table 1", "obtained": "reported",
-    "confidence": "verified", "read_at": "https://example.org", "note": "",
+    "row_id": "r001",
+    "study_key": "lii2023",
+    "treatment": "ketamine",
+    "arm": "drug",
+    "drug_class": "ketamine_iv",
+    "population": "MDD_surgical",
+    "timepoint_hours": "24",
+    "timepoint_label": "day 1",
+    "measure": "response_rate",
+    "scale": "MADRS",
+    "value": "60.0",
+    "unit": "%",
+    "uncertainty_type": "none",
+    "uncertainty_low": "",
+    "uncertainty_high": "",
+    "n": "20",
+    "comparator": "saline",
+    "source_location": "Extended Data Table 1",
+    "obtained": "reported",
+    "confidence": "verified",
+    "read_at": "https://example.org",
+    "note": "",
 }
 
 
 def write_csv(path: Path, rows: list[dict[str, str]], header=COLUMNS) -> Path:
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(header), lineterminator="\n",
-                       extrasaction="ignore")
+    w = csv.DictWriter(buf, fieldnames=list(header), lineterminator="\n", extrasaction="ignore")
     w.writeheader()
     w.writerows(rows)
     path.write_text(buf.getvalue())
@@ -102,8 +121,12 @@ BAD_ROWS = [
     ("non-numeric value", {"value": "sixty"}, "value", "not a number"),
     ("non-numeric time", {"timepoint_hours": "1 day"}, "timepoint_hours", "not a number"),
     ("non-numeric n", {"n": "twenty"}, "n", "not an integer"),
-    ("non-numeric uncertainty", {"uncertainty_type": "SD", "uncertainty_low": "wide"},
-     "uncertainty_low", "not a number"),
+    (
+        "non-numeric uncertainty",
+        {"uncertainty_type": "SD", "uncertainty_low": "wide"},
+        "uncertainty_low",
+        "not a number",
+    ),
     ("negative time", {"timepoint_hours": "-2"}, "timepoint_hours", "negative time"),
     ("rate above 100", {"value": "160"}, "value", "outside 0-100"),
     ("rate below 0", {"value": "-1"}, "value", "outside 0-100"),
@@ -113,17 +136,26 @@ BAD_ROWS = [
     ("unknown drug_class", {"drug_class": "ketamine_oral"}, "drug_class", "unknown value"),
     ("unknown obtained", {"obtained": "remembered"}, "obtained", "unknown value"),
     ("unknown confidence", {"confidence": "unverified"}, "confidence", "unknown value"),
-    ("unknown uncertainty type", {"uncertainty_type": "IQR"}, "uncertainty_type",
-     "unknown value"),
-    ("value outside CI", {"measure": "mean_difference_vs_control", "unit": "points",
-                          "value": "-6.16", "uncertainty_type": "CI95",
-                          "uncertainty_low": "4.44", "uncertainty_high": "7.88"},
-     "value", "outside its CI95"),
+    ("unknown uncertainty type", {"uncertainty_type": "IQR"}, "uncertainty_type", "unknown value"),
+    (
+        "value outside CI",
+        {
+            "measure": "mean_difference_vs_control",
+            "unit": "points",
+            "value": "-6.16",
+            "uncertainty_type": "CI95",
+            "uncertainty_low": "4.44",
+            "uncertainty_high": "7.88",
+        },
+        "value",
+        "outside its CI95",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("change", "column", "reason"),
-                         [pytest.param(c, col, r, id=i) for i, c, col, r in BAD_ROWS])
+@pytest.mark.parametrize(
+    ("change", "column", "reason"), [pytest.param(c, col, r, id=i) for i, c, col, r in BAD_ROWS]
+)
 def test_bad_row_is_reported(tmp_path, change, column, reason):
     rows = [dict(GOOD), {**GOOD, "row_id": "r002", "timepoint_hours": "48", **change}]
     path = write_csv(tmp_path / "bad.csv", rows)

@@ -40,8 +40,13 @@ def bundle(points):
 
 
 def test_mime_types(bundle):
-    assert set(bundle) == {"text/html", "image/svg+xml", "application/pdf", "image/png",
-                           "text/plain"}
+    assert set(bundle) == {
+        "text/html",
+        "image/svg+xml",
+        "application/pdf",
+        "image/png",
+        "text/plain",
+    }
     assert bundle["text/plain"] == ALT
     assert bundle["application/pdf"].startswith(b"%PDF")
     assert bundle["image/png"].startswith(b"\x89PNG")
@@ -52,7 +57,7 @@ def test_png_is_150_dpi(bundle):
     # pHYs chunk: pixels per metre; 150 dpi = 5906 px/m.
     png = bundle["image/png"]
     i = png.index(b"pHYs")
-    assert int.from_bytes(png[i + 4:i + 8], "big") == 5906
+    assert int.from_bytes(png[i + 4 : i + 8], "big") == 5906
 
 
 def test_html_has_both_themes_accessible(bundle):
@@ -68,7 +73,7 @@ def test_html_ids_unique_and_references_resolve(bundle):
     html = bundle["text/html"]
     ids = re.findall(r'\bid="([^"]+)"', html)
     assert ids and len(ids) == len(set(ids))
-    refs = set(re.findall(r'url\(#([^)]+)\)', html)) | set(re.findall(r'href="#([^"]+)"', html))
+    refs = set(re.findall(r"url\(#([^)]+)\)", html)) | set(re.findall(r'href="#([^"]+)"', html))
     assert refs <= set(ids)
     light, dark = html.split('<div class="only-dark">')
     assert all(i.startswith("kt-light-") for i in re.findall(r'\bid="([^"]+)"', light))
@@ -81,8 +86,7 @@ def test_text_stays_text(bundle):
     assert "40 min" in bundle["image/svg+xml"]
 
 
-@pytest.mark.parametrize("plot", [plot_onset, plot_single_dose_course,
-                                  plot_side_effect_window])
+@pytest.mark.parametrize("plot", [plot_onset, plot_single_dose_course, plot_side_effect_window])
 def test_deterministic_and_dateless(points, plot):
     a = ThemedFigure(lambda t: plot(points, t), alt="a")
     b = ThemedFigure(lambda t: plot(points, t), alt="a")

@@ -31,7 +31,9 @@ def test_findings_name_the_line(text: str, code: str, line: int) -> None:
 
 
 def test_clean_page_and_code_are_not_flagged() -> None:
-    code_block = "# T\n\n```python\nprice = '$5 and $6'\n```\n\n```{code-cell} ipython3\nx = '$a$'\n```\n"
+    code_block = (
+        "# T\n\n```python\nprice = '$5 and $6'\n```\n\n```{code-cell} ipython3\nx = '$a$'\n```\n"
+    )
     assert list(lint_text(Path("page.md"), CLEAN)) == []
     assert list(lint_text(Path("page.md"), code_block)) == []
 

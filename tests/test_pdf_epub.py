@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from pypdf import PdfReader
-
 from conftest import HAVE_EPUBCHECK, PDF_NAME
+from pypdf import PdfReader
 from test_book import CHAPTER_TITLES, norm
+
+from ketamine_timelines import epubcheck
 
 pytestmark = [pytest.mark.build]
 ONSET_CAPTION_START = "ketamine"  # the onset figure's caption, checked below in full
@@ -74,9 +75,7 @@ def test_pdf_has_the_safety_notice_up_front(pdf_path: Path) -> None:
 
 
 @pytest.mark.latex
-def test_pdf_has_the_onset_figure_caption_and_bibliography(
-    pdf_text: str, book_build: Path
-) -> None:
+def test_pdf_has_the_onset_figure_caption_and_bibliography(pdf_text: str, book_build: Path) -> None:
     html = BeautifulSoup(
         (book_build / "docs" / "03-depression-and-anxiety.html").read_text(), "lxml"
     )
@@ -130,7 +129,7 @@ def test_epub_validates_with_epubcheck(book_epub: Path) -> None:
     if not HAVE_EPUBCHECK:
         pytest.skip("epubcheck is not installed (see README: System packages)")
     result = subprocess.run(
-        ["epubcheck", str(book_epub)], capture_output=True, text=True, check=False
+        [*epubcheck.command(), str(book_epub)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

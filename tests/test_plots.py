@@ -73,14 +73,23 @@ def test_onset_series(points, theme):
     for ax in (ax_a, ax_b):
         check_time_axis(ax)
     a = " ".join(labels(ax_a))
-    for needle in ("IV ketamine, masked", "saline, masked", "esketamine 84 mg",
-                   "placebo spray", "new SSRI/SNRI + placebo spray"):
+    for needle in (
+        "IV ketamine, masked",
+        "saline, masked",
+        "esketamine 84 mg",
+        "placebo spray",
+        "new SSRI/SNRI + placebo spray",
+    ):
         assert needle in a
     assert "MADRS" in ax_a.get_ylabel() and "%" in ax_a.get_ylabel()
     assert "MADRS points" in ax_b.get_ylabel()
     # Panel B holds one measure family only.
-    b_pts = [p for ln in ax_b.get_lines() for p in getattr(ln, "kt_points", ())
-             if not p.measure.startswith("time_to_")]
+    b_pts = [
+        p
+        for ln in ax_b.get_lines()
+        for p in getattr(ln, "kt_points", ())
+        if not p.measure.startswith("time_to_")
+    ]
     assert {(p.measure, p.scale) for p in b_pts} == {("mean_difference_vs_control", "MADRS")}
     # Onset markers come from rows, not constants.
     keys = {(p.study_key, p.measure) for p in fig.source_points}
@@ -89,8 +98,10 @@ def test_onset_series(points, theme):
     assert ("kishimoto2016", "time_to_peak_effect") in keys
     assert ("kishimoto2016", "time_to_loss_of_superiority") in keys
     stassen = next(p for p in fig.source_points if p.measure == "time_to_onset_of_improvement")
-    assert any(getattr(ln, "kt_points", ()) == (stassen,) and
-               ln.get_xdata()[0] == pytest.approx(13 * 24) for ln in ax_a.get_lines())
+    assert any(
+        getattr(ln, "kt_points", ()) == (stassen,) and ln.get_xdata()[0] == pytest.approx(13 * 24)
+        for ln in ax_a.get_lines()
+    )
     check_traceable(fig)
     plt.close(fig)
 
@@ -100,8 +111,7 @@ def test_single_dose_course(points, theme):
     (ax,) = fig.axes
     check_time_axis(ax)
     text = " ".join(labels(ax))
-    for needle in ("Lii", "Han", "esketamine 28 mg", "esketamine 84 mg",
-                   "after repeated doses"):
+    for needle in ("Lii", "Han", "esketamine 28 mg", "esketamine 84 mg", "after repeated doses"):
         assert needle in text
     assert "Response" in ax.get_ylabel() and "MADRS" in ax.get_ylabel()
     used = {p.study_key for p in fig.source_points}

@@ -6,7 +6,6 @@ import filecmp
 from pathlib import Path
 
 import pytest
-
 from conftest import EPUB_NAME, PDF_NAME, ROOT, make_project_copy, run_sphinx
 
 pytestmark = pytest.mark.build
@@ -20,9 +19,7 @@ def differing_files(left: Path, right: Path) -> list[str]:
     while stack:
         prefix, cmp = stack.pop()
         out += [prefix + name for name in cmp.left_only + cmp.right_only]
-        _, mismatch, errors = filecmp.cmpfiles(
-            cmp.left, cmp.right, cmp.common_files, shallow=False
-        )
+        _, mismatch, errors = filecmp.cmpfiles(cmp.left, cmp.right, cmp.common_files, shallow=False)
         out += [prefix + name for name in mismatch + errors]
         stack += [(f"{prefix}{name}/", sub) for name, sub in cmp.subdirs.items()]
     return sorted(out)
@@ -78,9 +75,7 @@ def test_changing_the_data_re_executes_the_notebooks_that_read_it(tmp_path: Path
     out = tmp_path / "out"
 
     def build() -> str:
-        result = run_sphinx(
-            project, out, "html", "-v", "-D", f"nb_execution_cache_path={cache}"
-        )
+        result = run_sphinx(project, out, "html", "-v", "-D", f"nb_execution_cache_path={cache}")
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
         return result.stdout + result.stderr
 

@@ -73,9 +73,14 @@ def _load(path: str, mtime: float) -> dict[str, Reference]:
         pmid = f.get("pmid")
         if not pmid and f.get("eprinttype", "").lower() == "pubmed":
             pmid = f.get("eprint")
-        refs[key] = Reference(key=key, authors=authors, year=_plain(f.get("year", "")),
-                              title=_plain(f.get("title", "")), doi=_doi(f.get("doi")),
-                              pmid=_plain(pmid) if pmid else None)
+        refs[key] = Reference(
+            key=key,
+            authors=authors,
+            year=_plain(f.get("year", "")),
+            title=_plain(f.get("title", "")),
+            doi=_doi(f.get("doi")),
+            pmid=_plain(pmid) if pmid else None,
+        )
     return refs
 
 

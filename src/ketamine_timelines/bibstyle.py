@@ -57,8 +57,9 @@ def _names_with_et_al(original):
         style = data.get("style")
         if hasattr(style, "person"):  # sphinxcontrib-bibtex referencing style
             first = style.person.style_plugin.format(real[0], style.person.abbreviate)
-            return Text(first.format_data(data) if hasattr(first, "format_data") else first,
-                        " et al.")
+            return Text(
+                first.format_data(data) if hasattr(first, "format_data") else first, " et al."
+            )
         formatted = [style.format_name(p, style.abbreviate_names) for p in real]
         joined = Text(", ").join([f.format_data(data) for f in formatted])
         return Text(joined, ", et al.")

@@ -137,8 +137,9 @@ def _parse_row(raw: dict[str, str], path: Path, line: int, bib_keys: frozenset[s
         if lo is None:
             raise err("uncertainty_low", f"missing value ({utype} goes in uncertainty_low)")
         if hi is not None:
-            raise err("uncertainty_high",
-                      f"must be empty for {utype} (spread is in uncertainty_low)")
+            raise err(
+                "uncertainty_high", f"must be empty for {utype} (spread is in uncertainty_low)"
+            )
         if lo < 0:
             raise err("uncertainty_low", f"{utype} cannot be negative")
     if utype in ("CI95", "range"):
@@ -153,18 +154,33 @@ def _parse_row(raw: dict[str, str], path: Path, line: int, bib_keys: frozenset[s
         raise err("unit", f"time-to-event rows need unit min, h or days, got {row['unit']!r}")
 
     return Point(
-        row_id=row["row_id"], study_key=row["study_key"], treatment=row["treatment"],
-        arm=row["arm"], drug_class=row["drug_class"], population=row["population"],
-        timepoint_hours=hours, timepoint_label=row["timepoint_label"], measure=row["measure"],
-        scale=row["scale"], value=value, unit=row["unit"], uncertainty_type=utype,
-        uncertainty_low=lo, uncertainty_high=hi, n=n, comparator=row["comparator"],
-        source_location=row["source_location"], obtained=row["obtained"],
-        confidence=row["confidence"], read_at=row["read_at"], note=row["note"], line=line,
+        row_id=row["row_id"],
+        study_key=row["study_key"],
+        treatment=row["treatment"],
+        arm=row["arm"],
+        drug_class=row["drug_class"],
+        population=row["population"],
+        timepoint_hours=hours,
+        timepoint_label=row["timepoint_label"],
+        measure=row["measure"],
+        scale=row["scale"],
+        value=value,
+        unit=row["unit"],
+        uncertainty_type=utype,
+        uncertainty_low=lo,
+        uncertainty_high=hi,
+        n=n,
+        comparator=row["comparator"],
+        source_location=row["source_location"],
+        obtained=row["obtained"],
+        confidence=row["confidence"],
+        read_at=row["read_at"],
+        note=row["note"],
+        line=line,
     )
 
 
-def load_points(path: str | Path | None = None,
-                bib_path: str | Path | None = None) -> list[Point]:
+def load_points(path: str | Path | None = None, bib_path: str | Path | None = None) -> list[Point]:
     """Read and validate the data set; raise DataError at the first bad cell."""
     path = Path(path) if path is not None else default_data_path()
     bib_keys = frozenset(load_bib(bib_path if bib_path is not None else default_bib_path()))
@@ -179,9 +195,10 @@ def load_points(path: str | Path | None = None,
             extra = [c for c in header if c not in COLUMNS]
             moved = [a for a, b in zip(header, COLUMNS, strict=False) if a != b]
             col = (missing or extra or moved)[0]
-            why = ("missing" if missing else "unexpected" if extra else "out of order")
-            raise DataError(path, 1, col, f"wrong header: column {why}; expected "
-                            f"{','.join(COLUMNS)}")
+            why = "missing" if missing else "unexpected" if extra else "out of order"
+            raise DataError(
+                path, 1, col, f"wrong header: column {why}; expected {','.join(COLUMNS)}"
+            )
         for raw in reader:
             line = reader.line_num
             if None in raw or any(v is None for v in raw.values()):
@@ -189,11 +206,17 @@ def load_points(path: str | Path | None = None,
             p = _parse_row(raw, path, line, bib_keys)
             key = (p.study_key, p.treatment, p.timepoint_hours, p.measure, p.scale)
             if key in seen:
-                raise DataError(path, line, "study_key", f"duplicate row: same study, treatment, "
-                                f"time, measure and scale as line {seen[key]}")
+                raise DataError(
+                    path,
+                    line,
+                    "study_key",
+                    f"duplicate row: same study, treatment, "
+                    f"time, measure and scale as line {seen[key]}",
+                )
             if p.row_id in seen_ids:
-                raise DataError(path, line, "row_id",
-                                f"duplicate row_id (line {seen_ids[p.row_id]})")
+                raise DataError(
+                    path, line, "row_id", f"duplicate row_id (line {seen_ids[p.row_id]})"
+                )
             seen[key] = line
             seen_ids[p.row_id] = line
             points.append(p)
@@ -203,6 +226,7 @@ def load_points(path: str | Path | None = None,
 def select(points: Iterable[Point], **criteria: object) -> list[Point]:
     """Rows whose attributes match: a string matches exactly, a set/tuple by membership,
     a callable by predicate."""
+
     def ok(p: Point) -> bool:
         for attr, want in criteria.items():
             got = getattr(p, attr)
@@ -215,4 +239,5 @@ def select(points: Iterable[Point], **criteria: object) -> list[Point]:
             elif got != want:
                 return False
         return True
+
     return [p for p in points if ok(p)]

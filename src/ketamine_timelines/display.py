@@ -43,21 +43,23 @@ def prefix_svg_ids(svg: str, prefix: str) -> str:
         return f"{m.group(1)}{prefix}{target}" if target in ids else m.group(0)
 
     svg = _ID.sub(lambda m: f'id="{prefix}{m.group(1)}"', svg)
-    svg = re.sub(r'(url\(#)([^)]+)(?=\))', ref, svg)
+    svg = re.sub(r"(url\(#)([^)]+)(?=\))", ref, svg)
     svg = re.sub(r'((?:xlink:)?href="#)([^"]+)(?=")', ref, svg)
     return svg
 
 
 def inline_svg(svg: str, *, alt: str, prefix: str) -> str:
     """An SVG document turned into an accessible, responsive inline <svg> element."""
-    svg = svg[svg.index("<svg"):]  # drop the XML declaration and DOCTYPE
+    svg = svg[svg.index("<svg") :]  # drop the XML declaration and DOCTYPE
     svg = prefix_svg_ids(svg, prefix)
     a = html.escape(alt, quote=True)
 
     def root(m: re.Match[str]) -> str:
         attrs = re.sub(r'\s(width|height)="[^"]*"', "", m.group(1))
-        return (f'<svg{attrs} role="img" aria-label="{a}" width="100%" '
-                f'style="height:auto;max-width:100%">\n<title>{html.escape(alt)}</title>')
+        return (
+            f'<svg{attrs} role="img" aria-label="{a}" width="100%" '
+            f'style="height:auto;max-width:100%">\n<title>{html.escape(alt)}</title>'
+        )
 
     return re.sub(r"<svg([^>]*)>", root, svg, count=1)
 
@@ -69,8 +71,9 @@ class ThemedFigure:
     once, on first use; figures are closed after rendering.
     """
 
-    def __init__(self, build: Callable[[str], Figure], alt: str,
-                 caption: str | None = None) -> None:
+    def __init__(
+        self, build: Callable[[str], Figure], alt: str, caption: str | None = None
+    ) -> None:
         self.build = build
         self.alt = alt
         self.caption = caption
@@ -101,8 +104,7 @@ class ThemedFigure:
             parts.append(f'<div class="only-{theme}">{body}</div>')
         return "\n".join(parts)
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None
-                          ) -> dict[str, Any]:
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         return {
             "text/html": self.html(),
             "image/svg+xml": self.svg("light"),

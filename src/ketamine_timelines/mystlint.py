@@ -27,19 +27,85 @@ from dataclasses import dataclass
 from pathlib import Path
 
 KNOWN_DIRECTIVES = {
-    "admonition", "attention", "bibliography", "caution", "code-block", "code-cell",
-    "csv-table", "danger", "epigraph", "error", "figure", "glossary", "glue", "glue:any",
-    "glue:figure", "glue:math", "glue:md", "grid", "grid-item", "grid-item-card", "hint",
-    "image", "important", "list-table", "note", "only", "raw", "rubric", "seealso",
-    "sidebar", "tab-item", "tab-set", "table", "tip", "toctree", "timeline-figure",
-    "topic", "warning", "card", "button-ref", "button-link", "dropdown", "code",
-    "include", "literalinclude", "contents",
+    "admonition",
+    "attention",
+    "bibliography",
+    "caution",
+    "code-block",
+    "code-cell",
+    "csv-table",
+    "danger",
+    "epigraph",
+    "error",
+    "figure",
+    "glossary",
+    "glue",
+    "glue:any",
+    "glue:figure",
+    "glue:math",
+    "glue:md",
+    "grid",
+    "grid-item",
+    "grid-item-card",
+    "hint",
+    "image",
+    "important",
+    "list-table",
+    "note",
+    "only",
+    "raw",
+    "rubric",
+    "seealso",
+    "sidebar",
+    "tab-item",
+    "tab-set",
+    "table",
+    "tip",
+    "toctree",
+    "timeline-figure",
+    "topic",
+    "warning",
+    "card",
+    "button-ref",
+    "button-link",
+    "dropdown",
+    "code",
+    "include",
+    "literalinclude",
+    "contents",
 }
 KNOWN_ROLES = {
-    "cite", "cite:p", "cite:t", "cite:ps", "cite:ts", "cite:alp", "cite:author",
-    "cite:year", "term", "doc", "ref", "numref", "download", "glue", "glue:text",
-    "glue:any", "glue:md", "abbr", "sub", "sup", "kbd", "guilabel", "code", "octicon",
-    "book-download", "bdg", "bdg-primary", "bdg-secondary", "bdg-info", "bdg-link-primary", "samp",
+    "cite",
+    "cite:p",
+    "cite:t",
+    "cite:ps",
+    "cite:ts",
+    "cite:alp",
+    "cite:author",
+    "cite:year",
+    "term",
+    "doc",
+    "ref",
+    "numref",
+    "download",
+    "glue",
+    "glue:text",
+    "glue:any",
+    "glue:md",
+    "abbr",
+    "sub",
+    "sup",
+    "kbd",
+    "guilabel",
+    "code",
+    "octicon",
+    "book-download",
+    "bdg",
+    "bdg-primary",
+    "bdg-secondary",
+    "bdg-info",
+    "bdg-link-primary",
+    "samp",
 }
 DIRECTIVE = re.compile(r"^\s*(?:`{3,}|:{3,})\{([^}]+)\}")
 ROLE = re.compile(r"(?<![`\w])\{([a-z][a-z0-9:_-]*)\}`")
@@ -110,7 +176,9 @@ def lint_text(path: Path, text: str) -> Iterator[Finding]:
                 if titles > 1:
                     yield Finding(path, number, "M003", "more than one '#' title on the page")
             elif level > last_level + 1:
-                yield Finding(path, number, "M003", f"heading jumps from level {last_level} to {level}")
+                yield Finding(
+                    path, number, "M003", f"heading jumps from level {last_level} to {level}"
+                )
             last_level = level
         prose = re.sub(r"`[^`]*`", "``", line)
         if DOLLAR_MATH.search(prose) or "{math}`" in line:
@@ -146,7 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for finding in findings:
         print(finding)
-    print(f"mystlint: {len(findings)} finding(s) in {len(list(iter_sources(argv or ['.'])))} file(s)")
+    print(
+        f"mystlint: {len(findings)} finding(s) in {len(list(iter_sources(argv or ['.'])))} file(s)"
+    )
     return 1 if findings else 0
 
 

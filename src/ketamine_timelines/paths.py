@@ -33,8 +33,7 @@ def default_data_path() -> Path:
         return p / DATA_RELPATH.name if p.is_dir() else p
     root = repo_root()
     if root is None:
-        raise FileNotFoundError(
-            f"cannot find {DATA_RELPATH}; set {DATA_ENV} to the CSV path")
+        raise FileNotFoundError(f"cannot find {DATA_RELPATH}; set {DATA_ENV} to the CSV path")
     return root / DATA_RELPATH
 
 

@@ -13,6 +13,7 @@ It does three things that the book needs and that MyST-NB and sphinxcontrib-bibt
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -114,12 +115,15 @@ class TimelineFigure(SphinxDirective):
     def run(self) -> list[nodes.Node]:
         from . import plots
         from .data import DataError, load_points
+
         func_name = self.arguments[0]
         func = getattr(plots, func_name, None)
         if not callable(func):
             raise self.error(f"timeline-figure: ketamine_timelines.plots has no {func_name!r}")
         if "alt" not in self.options:
-            raise self.error("timeline-figure: the :alt: option (text for screen readers) is required")
+            raise self.error(
+                "timeline-figure: the :alt: option (text for screen readers) is required"
+            )
         for name in DATA_FILES:
             self.env.note_dependency(str(Path(self.env.srcdir) / name))
 
@@ -144,7 +148,7 @@ class TimelineFigure(SphinxDirective):
             if theme == "light":
                 figure += image
             else:
-                only = addnodes.only(expr="html")
+                only = addnodes.only(expr="html and not epub")
                 only += image
                 figure += only
         self.set_source_info(figure)
@@ -176,7 +180,12 @@ def save_variants(build: Any, stem: Path) -> dict[str, Path]:
             path = base.with_suffix(f".{kind}")
             if not path.exists():
                 options = {"dpi": 150} if kind == "png" else {}
-                path.write_bytes(render(build(theme), kind, **options))
+                data = render(build(theme), kind, **options)
+                if kind == "svg":
+                    # Matplotlib's DOCTYPE names an external DTD, which EPUB 3 forbids and
+                    # browsers ignore.
+                    data = re.sub(rb"<!DOCTYPE[^>]*>\s*", b"", data, count=1)
+                path.write_bytes(data)
         stems[theme] = base
     return stems
 
@@ -189,6 +198,7 @@ def _relpath(target: Path, start: Path) -> str:
 
 # -- Downloads: the PDF, the EPUB and each executed notebook ------------------------------
 DOWNLOAD_LABELS = {"pdf": "PDF", "epub": "EPUB"}
+WEB_BUILDERS = {"html", "dirhtml"}
 
 
 def _download_source(config: Any, kind: str) -> Path:
@@ -211,7 +221,7 @@ class BookDownloadRole(SphinxRole):
             return [], [msg]
         source = _download_source(self.config, kind)
         label = f"Download the {DOWNLOAD_LABELS[kind]}"
-        if self.env.app.builder.format != "html" or not source.exists():
+        if self.env.app.builder.name not in WEB_BUILDERS or not source.exists():
             text = f"{DOWNLOAD_LABELS[kind]}: build it with nox -s {kind}"
             return [nodes.inline(text, text, classes=["book-download-missing"])], []
         depth = self.env.docname.count("/")
@@ -229,7 +239,7 @@ def _is_notebook(env: BuildEnvironment, docname: str) -> bool:
 
 def add_notebook_download(app: Sphinx, doctree: nodes.document, docname: str) -> None:
     """Offer each notebook page's executed .ipynb for download, at the top of the page."""
-    if app.builder.format != "html" or not _is_notebook(app.env, docname):
+    if app.builder.name not in WEB_BUILDERS or not _is_notebook(app.env, docname):
         return
     name = Path(docname).name + ".ipynb"
     para = nodes.paragraph(classes=["notebook-download"])
@@ -242,8 +252,42 @@ def add_notebook_download(app: Sphinx, doctree: nodes.document, docname: str) ->
         section.insert(section.index(title) + 1 if title is not None else 0, para)
 
 
+def _with_cached_outputs(app: Sphinx, text: str) -> str:
+    """The notebook with its outputs from the execution cache.
+
+    MyST-NB writes the notebook it read to jupyter_execute/; in "cache" mode the executed
+    copy, with outputs, lives only in jupyter-cache, so the download takes them from there.
+    """
+    if app.config.nb_execution_mode != "cache":
+        return text
+    import nbformat
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CachingError
+
+    cache_path = app.config.nb_execution_cache_path or str(Path(app.outdir) / ".jupyter_cache")
+    notebook = nbformat.reads(text, as_version=4)
+    try:
+        _, merged = get_cache(cache_path).merge_match_into_notebook(notebook)
+    except (KeyError, CachingError):
+        return text
+    return nbformat.writes(merged)
+
+
+def _without_run_times(text: str) -> str:
+    """The executed notebook made reproducible: no per-cell run timestamps, and cell ids
+    numbered in order (reading a MyST notebook draws random ones)."""
+    import json
+
+    notebook = json.loads(text)
+    for number, cell in enumerate(notebook.get("cells", []), start=1):
+        cell.get("metadata", {}).pop("execution", None)
+        if "id" in cell:
+            cell["id"] = f"cell-{number}"
+    return json.dumps(notebook, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
+
+
 def copy_downloads(app: Sphinx, exception: Exception | None) -> None:
-    if exception is not None or app.builder.format != "html":
+    if exception is not None or app.builder.name not in WEB_BUILDERS:
         return
     import shutil
 
@@ -260,7 +304,20 @@ def copy_downloads(app: Sphinx, exception: Exception | None) -> None:
             if notebook.exists():
                 target = outdir / f"{docname}.ipynb"
                 target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(notebook, target)
+                text = _with_cached_outputs(app, notebook.read_text(encoding="utf-8"))
+                target.write_text(_without_run_times(text), encoding="utf-8")
+
+
+def drop_late_css_from_epub(
+    app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
+) -> None:
+    """MyST-NB writes its stylesheet when the build finishes, after the EPUB is zipped, so
+    an EPUB page must not link it (epubcheck: missing resource); EPUB readers style
+    notebook output well enough without it."""
+    if app.builder.name == "epub":
+        context["css_files"] = [
+            css for css in context.get("css_files", []) if "mystnb." not in str(css.filename)
+        ]
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
@@ -276,5 +333,6 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("book_epub_path", "_build/epub/ketamine-for-mental-health.epub", "html")
     app.connect("doctree-resolved", add_notebook_download)
     app.connect("build-finished", copy_downloads)
+    app.connect("html-page-context", drop_late_css_from_epub, priority=900)
     app.connect("env-get-outdated", invalidate_stale_executions)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -17,9 +17,14 @@ import matplotlib as mpl
 
 # Okabe & Ito (2008) colour-blind-safe palette.
 OKABE_ITO = {
-    "black": "#000000", "orange": "#E69F00", "sky_blue": "#56B4E9",
-    "bluish_green": "#009E73", "yellow": "#F0E442", "blue": "#0072B2",
-    "vermillion": "#D55E00", "reddish_purple": "#CC79A7",
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "bluish_green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish_purple": "#CC79A7",
 }
 
 
@@ -37,31 +42,58 @@ class Theme:
 # blue only just passes there, so the dark theme swaps them for sky blue and light grey.
 THEMES: dict[str, Theme] = {
     "light": Theme(
-        name="light", background="#ffffff", text="#1a1a1a", muted="#6b6b6b",
+        name="light",
+        background="#ffffff",
+        text="#1a1a1a",
+        muted="#6b6b6b",
         classes={
-            "ketamine_iv": OKABE_ITO["vermillion"], "ketamine_sc": OKABE_ITO["vermillion"],
-            "esketamine_in": OKABE_ITO["blue"], "ssri_snri": OKABE_ITO["bluish_green"],
+            "ketamine_iv": OKABE_ITO["vermillion"],
+            "ketamine_sc": OKABE_ITO["vermillion"],
+            "esketamine_in": OKABE_ITO["blue"],
+            "ssri_snri": OKABE_ITO["bluish_green"],
             "antidepressant_pooled": OKABE_ITO["bluish_green"],
-            "placebo": OKABE_ITO["black"], "active_placebo": OKABE_ITO["black"],
+            "placebo": OKABE_ITO["black"],
+            "active_placebo": OKABE_ITO["black"],
             "other": OKABE_ITO["black"],
-        }),
+        },
+    ),
     "dark": Theme(
-        name="dark", background="#131416", text="#e6e6e6", muted="#9a9a9a",
+        name="dark",
+        background="#131416",
+        text="#e6e6e6",
+        muted="#9a9a9a",
         classes={
-            "ketamine_iv": OKABE_ITO["vermillion"], "ketamine_sc": OKABE_ITO["vermillion"],
-            "esketamine_in": OKABE_ITO["sky_blue"], "ssri_snri": OKABE_ITO["bluish_green"],
+            "ketamine_iv": OKABE_ITO["vermillion"],
+            "ketamine_sc": OKABE_ITO["vermillion"],
+            "esketamine_in": OKABE_ITO["sky_blue"],
+            "ssri_snri": OKABE_ITO["bluish_green"],
             "antidepressant_pooled": OKABE_ITO["bluish_green"],
-            "placebo": "#e6e6e6", "active_placebo": "#e6e6e6", "other": "#e6e6e6",
-        }),
+            "placebo": "#e6e6e6",
+            "active_placebo": "#e6e6e6",
+            "other": "#e6e6e6",
+        },
+    ),
 }
 
 MARKERS = {
-    "ketamine_iv": "o", "ketamine_sc": "h", "esketamine_in": "s", "ssri_snri": "D",
-    "antidepressant_pooled": "d", "placebo": "v", "active_placebo": "^", "other": "P",
+    "ketamine_iv": "o",
+    "ketamine_sc": "h",
+    "esketamine_in": "s",
+    "ssri_snri": "D",
+    "antidepressant_pooled": "d",
+    "placebo": "v",
+    "active_placebo": "^",
+    "other": "P",
 }
 LINESTYLES = {
-    "ketamine_iv": "-", "ketamine_sc": "-", "esketamine_in": "--", "ssri_snri": "-.",
-    "antidepressant_pooled": "-.", "placebo": ":", "active_placebo": ":", "other": ":",
+    "ketamine_iv": "-",
+    "ketamine_sc": "-",
+    "esketamine_in": "--",
+    "ssri_snri": "-.",
+    "antidepressant_pooled": "-.",
+    "placebo": ":",
+    "active_placebo": ":",
+    "other": ":",
 }
 
 
@@ -80,7 +112,7 @@ def colour(theme: str | Theme, drug_class: str) -> str:
 
 def _luminance(hex_colour: str) -> float:
     h = hex_colour.lstrip("#")
-    rgb = [int(h[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    rgb = [int(h[i : i + 2], 16) / 255 for i in (0, 2, 4)]
     lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
     return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
 
@@ -151,8 +183,12 @@ def savefig_metadata(fmt: str) -> dict[str, Any]:
     if fmt == "svg":
         return {"Date": None, "Creator": "ketamine_timelines"}
     if fmt == "pdf":
-        return {"CreationDate": when, "ModDate": when, "Creator": "ketamine_timelines",
-                "Producer": "ketamine_timelines"}
+        return {
+            "CreationDate": when,
+            "ModDate": when,
+            "Creator": "ketamine_timelines",
+            "Producer": "ketamine_timelines",
+        }
     if fmt == "png":
         return {"Software": "ketamine_timelines"}
     return {}

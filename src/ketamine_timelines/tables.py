@@ -12,12 +12,18 @@ from .studies import STUDIES
 from .vocab import SCALE_NAMES
 
 _POPULATION_WORDS = {
-    "TRD": "treatment-resistant depression", "TRD_older": "TRD, aged 65+",
-    "MDD": "major depression", "MDD_surgical": "major depression, having surgery",
+    "TRD": "treatment-resistant depression",
+    "TRD_older": "TRD, aged 65+",
+    "MDD": "major depression",
+    "MDD_surgical": "major depression, having surgery",
     "MDD_suicidal": "depression with suicidal ideation",
-    "MDD_inpatient": "depression, inpatients", "clinical_depression": "depression, clinic",
-    "mixed": "pooled populations", "PTSD": "PTSD", "OCD": "OCD",
-    "SAD": "social anxiety disorder", "GAD_SAD": "generalised or social anxiety",
+    "MDD_inpatient": "depression, inpatients",
+    "clinical_depression": "depression, clinic",
+    "mixed": "pooled populations",
+    "PTSD": "PTSD",
+    "OCD": "OCD",
+    "SAD": "social anxiety disorder",
+    "GAD_SAD": "generalised or social anxiety",
 }
 
 
@@ -26,9 +32,13 @@ def _cell(text: str) -> str:
     return text.replace("|", "/").replace("\n", " ")
 
 
-def sources_table(points: Iterable[Point], *, caption: str = "Studies behind this figure",
-                  refs: Mapping[str, Reference] | None = None,
-                  name: str | None = None) -> Markdown:
+def sources_table(
+    points: Iterable[Point],
+    *,
+    caption: str = "Studies behind this figure",
+    refs: Mapping[str, Reference] | None = None,
+    name: str | None = None,
+) -> Markdown:
     """One line per study used by a figure, with where in the source each number sits.
 
     Rows marked 'partly' were read in a secondary source; the table says so.
@@ -59,13 +69,28 @@ def sources_table(points: Iterable[Point], *, caption: str = "Studies behind thi
         where = sorted({p.source_location for p in rows})
         partly = sum(p.is_partly for p in rows)
         if partly:
-            where.append(f"{partly} of {len(rows)} numbers partly verified "
-                         "(secondary source)")
+            where.append(f"{partly} of {len(rows)} numbers partly verified (secondary source)")
         ref = refs.get(key)
-        link = f"[{'doi:' + ref.doi if ref.doi else 'PubMed'}]({ref.url})" if ref and ref.url \
+        link = (
+            f"[{'doi:' + ref.doi if ref.doi else 'PubMed'}]({ref.url})"
+            if ref and ref.url
             else "no DOI recorded"
-        lines.append("| " + " | ".join(_cell(c) for c in (
-            f"{{cite:t}}`{key}`", design, size, "; ".join(pops), ", ".join(scales) or "none",
-            "; ".join(where), link)) + " |")
+        )
+        lines.append(
+            "| "
+            + " | ".join(
+                _cell(c)
+                for c in (
+                    f"{{cite:t}}`{key}`",
+                    design,
+                    size,
+                    "; ".join(pops),
+                    ", ".join(scales) or "none",
+                    "; ".join(where),
+                    link,
+                )
+            )
+            + " |"
+        )
     lines.append("```")
     return Markdown("\n".join(lines))

@@ -27,8 +27,20 @@ MAJOR_TICKS: tuple[tuple[float, str], ...] = (
 )
 # Unlabelled landmarks between the named ticks, at times trials actually visit.
 MINOR_TICKS: tuple[float, ...] = (
-    10 / 60, 20 / 60, 1, 2, 8, 12, 2 * DAY, 3 * DAY, 5 * DAY, 2 * WEEK, 3 * WEEK,
-    8 * WEEK, 16 * WEEK, 26 * WEEK,
+    10 / 60,
+    20 / 60,
+    1,
+    2,
+    8,
+    12,
+    2 * DAY,
+    3 * DAY,
+    5 * DAY,
+    2 * WEEK,
+    3 * WEEK,
+    8 * WEEK,
+    16 * WEEK,
+    26 * WEEK,
 )
 AXIS_LABEL = "Time after the first dose (log scale)"
 
@@ -44,8 +56,9 @@ def format_hours(hours: float) -> str:
     return f"{hours / WEEK:g} wk"
 
 
-def apply_time_axis(ax: Axes, *, label: str | None = AXIS_LABEL,
-                    xmin: float = XMIN_HOURS, xmax: float = XMAX_HOURS) -> Axes:
+def apply_time_axis(
+    ax: Axes, *, label: str | None = AXIS_LABEL, xmin: float = XMIN_HOURS, xmax: float = XMAX_HOURS
+) -> Axes:
     """Make ax's x axis a log time axis in hours with the book's tick labels."""
     ax.set_xscale("log")
     ax.set_xlim(xmin, xmax)
