@@ -60,13 +60,40 @@ def test_png_is_150_dpi(bundle):
     assert int.from_bytes(png[i + 4 : i + 8], "big") == 5906
 
 
-def test_html_has_both_themes_accessible(bundle):
+def test_html_is_one_accessible_svg_that_follows_the_theme(bundle):
     html = bundle["text/html"]
-    assert html.startswith('<div class="only-light"><svg')
-    assert '<div class="only-dark"><svg' in html
-    assert html.count(f'role="img" aria-label="{ALT}"') == 2
-    assert html.count(f"<title>{ALT}</title>") == 2
+    assert html.startswith('<svg class="kt-adaptive kt-')
+    assert html.count("<svg") == 1, "one inline SVG serves both themes"
+    assert html.count(f'role="img" aria-label="{ALT}"') == 1
+    assert html.count(f"<title>{ALT}</title>") == 1
     assert "<?xml" not in html and "<!DOCTYPE" not in html
+    # Every colour that differs between the themes is a custom property with the light
+    # value as fallback, and the dark values are set for Furo's dark and auto modes.
+    variables = set(re.findall(r"var\((--kt\d+), #[0-9a-fA-F]{6}\)", html))
+    assert variables
+    assert "body[data-theme=dark]" in html and "prefers-color-scheme:dark" in html
+    assert all(f"{name}:#" in html for name in variables)
+
+
+def test_adaptive_svg_matches_both_renderings(points):
+    from ketamine_timelines.display import _HEX, adaptive_svg, render
+
+    light = render(plot_onset(points, "light"), "svg").decode()
+    dark = render(plot_onset(points, "dark"), "svg").decode()
+    html = adaptive_svg(light, dark, alt=ALT)
+    fallback = re.sub(r"var\(--kt\d+, (#[0-9a-fA-F]{6})\)", r"\1", html)
+    dark_values = dict(re.findall(r"(--kt\d+):(#[0-9a-fA-F]{6})", html))
+    as_dark = re.sub(r"var\((--kt\d+), #[0-9a-fA-F]{6}\)", lambda m: dark_values[m[1]], html)
+    assert set(_HEX.findall(light)) - {"#000000"} <= set(_HEX.findall(fallback))
+    assert set(_HEX.findall(dark)) <= set(_HEX.findall(as_dark))
+
+
+def test_variants_that_differ_in_more_than_colour_stay_separate():
+    from ketamine_timelines.display import adaptive_svg
+
+    light = '<svg><title>a</title><path d="M 0 0" style="fill: #ffffff"/></svg>'
+    dark = '<svg><title>a</title><path d="M 1 1" style="fill: #000000"/></svg>'
+    assert adaptive_svg(light, dark, alt="a") is None
 
 
 def test_html_ids_unique_and_references_resolve(bundle):
@@ -75,9 +102,8 @@ def test_html_ids_unique_and_references_resolve(bundle):
     assert ids and len(ids) == len(set(ids))
     refs = set(re.findall(r"url\(#([^)]+)\)", html)) | set(re.findall(r'href="#([^"]+)"', html))
     assert refs <= set(ids)
-    light, dark = html.split('<div class="only-dark">')
-    assert all(i.startswith("kt-light-") for i in re.findall(r'\bid="([^"]+)"', light))
-    assert all(i.startswith("kt-dark-") for i in re.findall(r'\bid="([^"]+)"', dark))
+    # ids carry the figure's own prefix, so two figures on one page never collide
+    assert all(i.startswith("kt-") for i in ids)
 
 
 def test_text_stays_text(bundle):

@@ -54,6 +54,15 @@ def themed_figure_pages(book_build: Path) -> list[str]:
     return pages
 
 
+def adaptive_figure_pages(book_build: Path) -> list[str]:
+    """Notebook pages whose figures are one inline SVG that follows the theme."""
+    return [
+        name
+        for name in notebook_pages(book_build)
+        if soup(book_build / name).select_one("article svg.kt-adaptive")
+    ]
+
+
 def switch_theme(page: Any, theme: str) -> None:
     """Click Furo's theme toggle, as a reader does, until the page is in ``theme``."""
     toggle = page.locator("button.theme-toggle:visible").first
@@ -121,9 +130,36 @@ def test_theme_toggle_swaps_light_and_dark_figures(
                 wanted, unwanted = (dark, light) if theme == "dark" else (light, dark)
                 assert shown(wanted), f"{name}: the {theme} figure is hidden in {theme} mode"
                 assert not shown(unwanted), f"{name}: the other figure shows in {theme} mode"
-            if name == FIGURE_PAGE:  # the figure's images really loaded
+            if name == FIGURE_PAGE:  # the figure's images really loaded (lazily)
                 for image in (light, dark):
-                    assert image.evaluate("(img) => img.naturalWidth") > 0
+                    assert image.evaluate("(img) => img.decode().then(() => img.naturalWidth)")
+
+
+@pytest.mark.browser
+def test_notebook_figures_follow_the_theme(
+    book_build: Path, book_site: BookSite, chromium: Any
+) -> None:
+    """A notebook figure is one inline SVG whose colours switch with the theme."""
+    pages = adaptive_figure_pages(book_build)
+    assert len(pages) == 3, pages
+    script = """(svg) => {
+        const text = svg.querySelector('text');
+        const bg = getComputedStyle(document.body).backgroundColor;
+        return [getComputedStyle(text).fill, bg];
+    }"""
+    with open_tab(chromium, "light") as tab:
+        for name in pages:
+            tab.page.goto(book_site.url(name))
+            figure = tab.page.locator("article svg.kt-adaptive").first
+            figure.scroll_into_view_if_needed()
+            seen = {}
+            for theme in ("light", "dark"):
+                switch_theme(tab.page, theme)
+                assert shown(figure), f"{name}: the figure is hidden in {theme} mode"
+                seen[theme] = figure.evaluate(script)
+            assert seen["light"][0] != seen["dark"][0], f"{name}: text colour did not switch"
+            for theme, (text, background) in seen.items():
+                assert text != background, f"{name}: text is invisible in {theme} mode"
 
 
 @pytest.mark.browser
@@ -203,8 +239,8 @@ def test_screenshots(
 ) -> None:
     """Landing page and onset figure in both themes, for a person to look at."""
     shots = {"landing": ("index.html", None), "onset-figure": (FIGURE_PAGE, "figure")}
-    if ONSET_NOTEBOOK in themed_figure_pages(book_build):
-        shots["onset-notebook"] = (ONSET_NOTEBOOK, "article .only-light, article .only-dark")
+    if ONSET_NOTEBOOK in adaptive_figure_pages(book_build):
+        shots["onset-notebook"] = (ONSET_NOTEBOOK, "article svg.kt-adaptive")
     for theme in THEMES:
         with open_tab(chromium, theme) as tab:
             for label, (name, selector) in shots.items():

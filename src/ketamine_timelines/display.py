@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import io
 import re
@@ -27,7 +28,32 @@ def render(fig: Figure, fmt: str, **kw: Any) -> bytes:
     finally:
         # Closing stops the inline backend from showing a second, unthemed copy.
         plt.close(fig)
-    return buf.getvalue()
+    data = buf.getvalue()
+    return compact_svg(data.decode("utf-8")).encode("utf-8") if fmt == "svg" else data
+
+
+_GEOMETRY = re.compile(r'\b(d|x|y|x1|x2|y1|y2|cx|cy|r|points|transform)="([^"]*)"')
+_LONG_DECIMAL = re.compile(r"(-?\d+\.\d\d)\d+")
+
+
+def compact_svg(svg: str) -> str:
+    """Matplotlib writes coordinates with six decimals of a point; two are far below a
+    pixel. Rounding them, and dropping the DOCTYPE (an external DTD that browsers ignore
+    and EPUB 3 forbids), makes the SVG about a third smaller with no visible change."""
+    svg = re.sub(r"<!DOCTYPE[^>]*>\s*", "", svg, count=1)
+
+    def shorten(match: re.Match[str]) -> str:
+        value = _LONG_DECIMAL.sub(r"\1", match.group(2))
+        return f'{match.group(1)}="{value}"'
+
+    svg = _GEOMETRY.sub(shorten, svg)
+    # Matplotlib labels every group with an id (xtick_1, line2d_5...) that nothing
+    # references, rotates unrotated text by -0 degrees, and indents every line.
+    referenced = set(re.findall(r"#([\w.-]+)", svg))
+    svg = re.sub(r'\sid="([^"]+)"', lambda m: m.group(0) if m.group(1) in referenced else "", svg)
+    svg = re.sub(r'\stransform="rotate\(-?0 [^)]*\)"', "", svg)
+    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
+    return re.sub(r"\n\s+", "\n", svg)
 
 
 def prefix_svg_ids(svg: str, prefix: str) -> str:
@@ -64,6 +90,60 @@ def inline_svg(svg: str, *, alt: str, prefix: str) -> str:
     return re.sub(r"<svg([^>]*)>", root, svg, count=1)
 
 
+_HEX = re.compile(r"#[0-9a-fA-F]{6}\b")
+
+
+def _explicit_fill(svg: str) -> str:
+    """Matplotlib omits ``fill`` when it is black, SVG's default; a black marker in the
+    light variant is white in the dark one, so the fill must be there to be switched.
+    Only on <use>: the marker's own <path> in <defs> must keep inheriting its fill."""
+    return re.sub(r'(<use\b[^>]*\bstyle=")(?![^"]*fill:)', r"\1fill: #000000; ", svg)
+
+
+def _numbered_ids(svg: str) -> str:
+    """Ids replaced by their order of appearance: Matplotlib derives marker ids from a
+    hash that includes the colour, so the two variants name the same marker differently."""
+    order = {name: f"id{number}" for number, name in enumerate(dict.fromkeys(_ID.findall(svg)))}
+    svg = _ID.sub(lambda m: f'id="{order[m.group(1)]}"', svg)
+    return re.sub(r"#([\w.-]+)", lambda m: "#" + order.get(m.group(1), m.group(1)), svg)
+
+
+def adaptive_svg(light: str, dark: str, *, alt: str) -> str | None:
+    """One inline SVG that follows Furo's theme, or None if the variants differ in more
+    than colour.
+
+    The light and dark renderings share every coordinate; only colours differ. Each
+    colour pair becomes a CSS custom property (light value as fallback), and a <style>
+    inside the SVG switches them with Furo's ``data-theme`` (and the reader's system
+    setting when the theme is "auto"). Half the bytes of two inline variants, and it
+    also works where there is no Furo: JupyterLab shows the light colours.
+    """
+    light, dark = _explicit_fill(light), _explicit_fill(dark)
+    light_parts = _HEX.split(light)
+    if _HEX.split(_numbered_ids(light)) != _HEX.split(_numbered_ids(dark)):
+        return None
+    pairs = list(zip(_HEX.findall(light), _HEX.findall(dark), strict=True))
+    names: dict[tuple[str, str], str] = {}
+    for pair in pairs:
+        if pair[0].lower() != pair[1].lower():
+            names.setdefault(pair, f"--kt{len(names)}")
+    tag = "kt-" + hashlib.sha256(light.encode()).hexdigest()[:10]
+    out = [light_parts[0]]
+    for (lc, dc), rest in zip(pairs, light_parts[1:], strict=True):
+        name = names.get((lc, dc))
+        out.append(f"var({name}, {lc})" if name else lc)
+        out.append(rest)
+    svg = inline_svg("".join(out), alt=alt, prefix=f"{tag}-")
+    dark_vars = ";".join(f"{name}:{dc}" for (_, dc), name in names.items())
+    style = (
+        f"<style>body[data-theme=dark] .{tag}{{{dark_vars}}}"
+        f"@media (prefers-color-scheme:dark){{body:not([data-theme=light]) .{tag}"
+        f"{{{dark_vars}}}}}</style>"
+    )
+    svg = svg.replace("<svg", f'<svg class="kt-adaptive {tag}"', 1)
+    return svg.replace("</title>", "</title>" + style, 1)
+
+
 class ThemedFigure:
     """Wrap a figure builder so notebooks and MyST-NB glue get every output format.
 
@@ -98,6 +178,9 @@ class ThemedFigure:
         return self._get("light", "png", dpi=150)
 
     def html(self) -> str:
+        single = adaptive_svg(self.svg("light"), self.svg("dark"), alt=self.alt)
+        if single is not None:
+            return single
         parts = []
         for theme in THEMES:
             body = inline_svg(self.svg(theme), alt=self.alt, prefix=f"kt-{theme}-")
