@@ -34,7 +34,6 @@ extensions = [
     "ketamine_timelines.sphinxext",
     "ketamine_timelines.htmlpolicy",
     "sphinx_sitemap",
-    "sphinxext.opengraph",
     "notfound.extension",
 ]
 # "Last updated" dates come from git, so they need a git checkout (a clean clone has one;
@@ -60,6 +59,8 @@ exclude_patterns = [
     "src",
     "tests",
     "**/*.ipynb",
+    # The PDF's own root document (see _configure_for_builder below).
+    "docs/print",
 ]
 
 # Warnings are errors (-W) and every reference must resolve (-n).
@@ -97,6 +98,9 @@ bibtex_bibfiles = ["references.bib"]
 bibtex_default_style = "book"  # registered by ketamine_timelines.sphinxext
 bibtex_reference_style = "author_year"
 bibtex_cite_id = "cite-{key}"
+# No hover tooltips: they repeat the whole reference on every citation (a third of a
+# chapter's HTML) and cost a second formatting pass over the bibliography on every build.
+bibtex_tooltips = False
 bibtex_bibliography_id = "bibliography-{bibliography_count}"
 
 # -- HTML --------------------------------------------------------------------------------
@@ -124,15 +128,14 @@ notfound_context = {
     'Start again from the <a href="' + notfound_urls_prefix + '">first page of the book</a> '
     "or use the search box.</p>",
 }
-ogp_site_url = html_baseurl
-ogp_site_name = project
-ogp_image = html_baseurl + "_static/social.png"
-ogp_image_alt = "Ketamine for mental health: an evidence-based, executable book"
-ogp_social_cards = {"enable": False}
-ogp_enable_meta_description = True
+# Social-media cards (OpenGraph), written by ketamine_timelines.sphinxext.
+book_social_image = "_static/social.png"
+book_social_image_alt = "Ketamine for mental health: an evidence-based, executable book"
 html_copy_source = True
 html_show_sourcelink = True
 html_show_sphinx = False
+# The book has a glossary and a bibliography, no index entries: no empty genindex page.
+html_use_index = False
 html_permalinks_icon = "#"
 html_theme_options = {
     "announcement": "Educational resource — not medical advice",
@@ -222,9 +225,10 @@ def _configure_for_builder(app) -> None:
     """
     if app.builder.name == "latex":
         app.config.root_doc = "docs/print/book"
-        app.config.exclude_patterns.append("index.md")
-    else:
-        app.config.exclude_patterns.append("docs/print")
+        app.config.exclude_patterns = [
+            *(p for p in app.config.exclude_patterns if p != "docs/print"),
+            "index.md",
+        ]
     if app.builder.name in PRINT_BUILDERS:
         app.config.nb_remove_code_source = True
 

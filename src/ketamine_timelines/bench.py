@@ -857,8 +857,10 @@ def bench_setup(opts: Options, source: Path) -> dict[str, Any]:
         raise CaseError(f"setup: {constraints} not found")
     uv = shutil.which("uv")
     spec = f"{source}[docs]"
-    env = {**os.environ, "UV_COMPILE_BYTECODE": "1"}
-    env.pop("VIRTUAL_ENV", None)
+    # The project's policy (noxfile.py): no compilation at install time; Python writes
+    # bytecode lazily, as the first build imports each module.
+    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "UV_COMPILE_BYTECODE"}}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     base_python = getattr(sys, "_base_executable", sys.executable)
     results: dict[str, Any] = {}
 
@@ -1157,7 +1159,11 @@ def render_markdown(results: dict[str, Any]) -> str:
     lines += ["", "Targets:", "", "| Target | Value | Goal | Result |", "| --- | --- | --- | --- |"]
     for t in results["targets"]:
         value = t["value"]
-        shown = fmt(value) if not isinstance(value, list) else json.dumps(value)
+        if isinstance(value, list):  # executed notebooks per run: show each distinct set once
+            sets = {", ".join(run) if isinstance(run, list) else str(run) for run in value}
+            shown = "; ".join(sorted(s or "none" for s in sets)) + f" ({len(value)} run(s))"
+        else:
+            shown = fmt(value)
         lines.append(f"| {t['name']} | {shown} | {t['target']} | {verdict(t['passed'])} |")
     return "\n".join(lines) + "\n"
 

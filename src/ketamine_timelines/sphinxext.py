@@ -13,6 +13,7 @@ It does three things that the book needs and that MyST-NB and sphinxcontrib-bibt
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -298,11 +299,15 @@ def copy_downloads(app: Sphinx, exception: Exception | None) -> None:
     for docname in sorted(app.env.found_docs):
         if _is_notebook(app.env, docname):
             notebook = executed / f"{docname}.ipynb"
-            if notebook.exists():
-                target = outdir / f"{docname}.ipynb"
-                target.parent.mkdir(parents=True, exist_ok=True)
-                text = _with_cached_outputs(app, notebook.read_text(encoding="utf-8"))
-                target.write_text(_without_run_times(text), encoding="utf-8")
+            if not notebook.exists():
+                continue
+            target = outdir / f"{docname}.ipynb"
+            # Unchanged since the last build: skip (reading the cache imports SQLAlchemy).
+            if target.exists() and target.stat().st_mtime >= notebook.stat().st_mtime:
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            text = _with_cached_outputs(app, notebook.read_text(encoding="utf-8"))
+            target.write_text(_without_run_times(text), encoding="utf-8")
 
 
 def drop_late_css_from_epub(
@@ -353,16 +358,85 @@ def load_only_needed_assets(
     context["script_files"] = [js for js in context.get("script_files", []) if needed(js)]
 
 
-def drop_citation_tooltips(app: Sphinx, doctree: nodes.document, docname: str) -> None:
-    """sphinxcontrib-bibtex repeats the whole reference as a hover title on every citation:
-    a third of a chapter's HTML (17 KB of 57 KB in chapter 3), unseen on phones. The
-    citation links to its bibliography entry instead."""
+def social_meta_tags(
+    app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
+) -> None:
+    """OpenGraph and Twitter card tags, so a shared link shows the book's title and image.
+
+    sphinxext-opengraph does this too, but imports Matplotlib at start-up for its social
+    cards even when they are off: 0.6 s on every rebuild, more than all the rest of a
+    no-op build (measured with cProfile).
+    """
     if app.builder.name not in WEB_BUILDERS:
         return
-    for ref in doctree.findall(nodes.reference):
-        target = ref.get("refuri", "") + ref.get("refid", "")
-        if "cite-" in target:
-            ref.attributes.pop("reftitle", None)
+    import html
+
+    base = app.config.html_baseurl.rstrip("/") + "/"
+    title = html.unescape(re.sub(r"<[^>]+>", "", context.get("title") or app.config.project))
+    description = ""
+    if doctree is not None:
+        first = next(iter(doctree.findall(nodes.paragraph)), None)
+        if first is not None:
+            description = " ".join(first.astext().split())
+            if len(description) > 200:
+                description = description[:197].rsplit(" ", 1)[0] + "..."
+    tags = {
+        "og:title": title,
+        "og:type": "website",
+        "og:url": base + app.builder.get_target_uri(pagename),
+        "og:site_name": app.config.project,
+        "og:image": base + app.config.book_social_image,
+        "og:image:alt": app.config.book_social_image_alt,
+        "og:description": description,
+        "twitter:card": "summary_large_image",
+    }
+    lines = [
+        f'<meta property="{name}" content="{html.escape(value, quote=True)}" />'
+        for name, value in tags.items()
+        if value
+    ]
+    if description:
+        content = html.escape(description, quote=True)
+        lines.append(f'<meta name="description" content="{content}" />')
+    context["metatags"] = context.get("metatags", "") + "\n".join(lines) + "\n"
+
+
+def remember_docs_to_read(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
+    from . import bibstyle
+
+    env.ketamine_docs_read = len(docnames)  # type: ignore[attr-defined]
+    bibstyle.FORMATTED.update(getattr(env, "ketamine_bib_formatted", {}))
+
+
+def keep_formatted_bibliography(app: Sphinx, env: BuildEnvironment) -> list[str]:
+    """Store the formatted entries in the environment, which Sphinx pickles."""
+    from . import bibstyle
+
+    env.ketamine_bib_formatted = dict(bibstyle.FORMATTED)  # type: ignore[attr-defined]
+    return []
+
+
+def reuse_formatted_bibliography() -> None:
+    """Skip sphinxcontrib-bibtex's re-formatting of the bibliography when nothing was read.
+
+    It formats every entry after each build's reading phase, even when no document was
+    read (a no-op rebuild): 0.36 s of a 1.4 s no-op build (cProfile). The formatted
+    citations are kept in the pickled environment, and a changed .bib file marks the
+    documents that cite it as outdated, so with nothing read they are still current.
+    """
+    from sphinxcontrib.bibtex.domain import BibtexDomain
+
+    if getattr(BibtexDomain.env_updated, "_book_reuse", False):
+        return
+    original = BibtexDomain.env_updated
+
+    def env_updated(self: BibtexDomain) -> Iterable[str]:
+        if getattr(self.env, "ketamine_docs_read", None) == 0 and self.citations:
+            return []
+        return original(self)
+
+    env_updated._book_reuse = True  # type: ignore[attr-defined]
+    BibtexDomain.env_updated = env_updated  # type: ignore[method-assign]
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
@@ -374,12 +448,17 @@ def setup(app: Sphinx) -> dict[str, Any]:
     std_logging.getLogger("fontTools").setLevel(std_logging.WARNING)
     app.add_directive("timeline-figure", TimelineFigure)
     app.add_role("book-download", BookDownloadRole())
+    app.connect("env-before-read-docs", remember_docs_to_read)
+    app.connect("env-updated", keep_formatted_bibliography, priority=900)
+    reuse_formatted_bibliography()
     app.add_config_value("book_pdf_path", "_build/latex/ketamine-for-mental-health.pdf", "html")
     app.add_config_value("book_epub_path", "_build/epub/ketamine-for-mental-health.epub", "html")
     app.connect("doctree-resolved", add_notebook_download)
-    app.connect("doctree-resolved", drop_citation_tooltips)
     app.connect("build-finished", copy_downloads)
     app.connect("html-page-context", drop_late_css_from_epub, priority=900)
     app.connect("html-page-context", load_only_needed_assets, priority=900)
+    app.connect("html-page-context", social_meta_tags)
+    app.add_config_value("book_social_image", "_static/social.png", "html")
+    app.add_config_value("book_social_image_alt", "", "html")
     app.connect("env-get-outdated", invalidate_stale_executions)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
