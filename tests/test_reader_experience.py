@@ -121,8 +121,9 @@ def test_theme_toggle_swaps_light_and_dark_figures(
             selector = "figure.timeline-figure" if name == FIGURE_PAGE else "article"
             container = tab.page.locator(selector).first
             assert container.count(), f"{name}: no {selector}"
-            light = container.locator(".only-light").first
-            dark = container.locator(".only-dark").first
+            # Sized images are wrapped in a link to the full SVG, which carries the class too.
+            light = container.locator("img.only-light, div.only-light").first
+            dark = container.locator("img.only-dark, div.only-dark").first
             assert light.count() and dark.count(), f"{name}: no light and dark variants"
             light.scroll_into_view_if_needed()
             for theme in ("dark", "light", "dark"):

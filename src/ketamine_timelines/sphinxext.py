@@ -109,7 +109,6 @@ class TimelineFigure(SphinxDirective):
     option_spec = {  # noqa: RUF012 (docutils API)
         "alt": directives.unchanged_required,
         "name": directives.unchanged,
-        "width": directives.unchanged,
     }
 
     def run(self) -> list[nodes.Node]:
@@ -144,10 +143,10 @@ class TimelineFigure(SphinxDirective):
             uri = Path(_relpath(stem, docdir)).as_posix() + ".*"
             image = nodes.image(uri=uri, alt=self.options["alt"], classes=[f"only-{theme}"])
             # The hidden variant is never fetched, and neither is an off-screen figure
-            # until the reader scrolls near it.
+            # until the reader scrolls near it; its size attributes reserve the space,
+            # so the page does not jump when it loads or when the theme changes.
             image["loading"] = "lazy"
-            if "width" in self.options:
-                image["width"] = self.options["width"]
+            image["width"], image["height"] = _svg_pixel_size(stem.with_suffix(".svg"))
             if theme == "light":
                 figure += image
             else:
@@ -186,6 +185,18 @@ def save_variants(build: Any, stem: Path) -> dict[str, Path]:
                 path.write_bytes(render(build(theme), kind, **options))
         stems[theme] = base
     return stems
+
+
+def _svg_pixel_size(path: Path) -> tuple[str, str]:
+    """CSS pixels of a Matplotlib SVG, whose root gives its size in points."""
+    head = path.read_text(encoding="utf-8")[:2000]
+    sizes = []
+    for name in ("width", "height"):
+        match = re.search(rf'<svg[^>]*\s{name}="([\d.]+)pt"', head)
+        if match is None:
+            raise ValueError(f"{path}: no {name} in points on the <svg> element")
+        sizes.append(str(round(float(match.group(1)) * 4 / 3)))
+    return sizes[0], sizes[1]
 
 
 def _relpath(target: Path, start: Path) -> str:
