@@ -258,6 +258,31 @@ def test_screenshots(
     assert screenshot_dir == ROOT / "_build" / "screenshots"
 
 
+@pytest.mark.browser
+def test_a_chapter_prints_like_a_page_of_the_book(
+    book_site: BookSite, chromium: Any, screenshot_dir: Path
+) -> None:
+    """Printed from the browser (even in dark mode), a chapter is text and its figure on
+    white paper: no sidebar, theme toggle or announcement bar; the light figure only."""
+    with open_tab(chromium, "dark") as tab:
+        page = tab.page
+        page.goto(book_site.url(FIGURE_PAGE))
+        page.emulate_media(media="print")
+        hidden = [".sidebar-drawer", ".toc-drawer", ".announcement", ".theme-toggle-container"]
+        for selector in hidden:
+            for element in page.locator(selector).all():
+                assert not element.is_visible(), f"{selector} is printed"
+        assert page.locator("article h1").is_visible()
+        figure = page.locator("figure.timeline-figure")
+        assert shown(figure.locator("img.only-light"))
+        assert not figure.locator("img.only-dark").is_visible()
+        background = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+        assert background in {"rgb(255, 255, 255)", "rgba(0, 0, 0, 0)"}, background
+        pdf = screenshot_dir / "chapter-print.pdf"
+        page.pdf(path=str(pdf), format="A4", print_background=True)
+        assert pdf.stat().st_size > 20_000
+
+
 # -- Without a browser ------------------------------------------------------------------------
 
 

@@ -36,6 +36,9 @@ STAMP_NAME = "ketamine-data.sha256"
 #: Modules that build the book rather than compute what a notebook shows.
 TOOLING_MODULES = {"sphinxext", "bench", "linkcheck", "mystlint", "htmlpolicy", "bibstyle"}
 FIGURE_DIR = "timeline-figures"
+#: The light variant serves every builder (PDF for LaTeX, PNG as a fallback); HTML also
+#: gets the dark one.
+FIGURE_FORMATS = {"light": ("svg", "pdf", "png"), "dark": ("svg",)}
 
 
 def data_digest(srcdir: Path) -> str:
@@ -112,30 +115,27 @@ class TimelineFigure(SphinxDirective):
     }
 
     def run(self) -> list[nodes.Node]:
-        from . import plots
-        from .data import DataError, load_points
-
         func_name = self.arguments[0]
-        func = getattr(plots, func_name, None)
-        if not callable(func):
-            raise self.error(f"timeline-figure: ketamine_timelines.plots has no {func_name!r}")
         if "alt" not in self.options:
             raise self.error(
                 "timeline-figure: the :alt: option (text for screen readers) is required"
             )
-        for name in DATA_FILES:
-            self.env.note_dependency(str(Path(self.env.srcdir) / name))
-
-        outdir = Path(self.env.app.doctreedir) / FIGURE_DIR
         srcdir = Path(self.env.srcdir)
-        try:
-            points = load_points(srcdir / DATA_FILES[0], bib_path=srcdir / DATA_FILES[1])
-        except DataError as exc:  # names the data file, line and column
-            raise self.error(f"timeline-figure: {exc}") from exc
-        # Files are named by the data digest: a prose edit reuses them, a data edit
-        # (or a change to the plotting code) draws new ones.
-        stem = outdir / f"{func_name}-{data_digest(srcdir)[:12]}"
-        stems = save_variants(lambda theme: func(points, theme=theme), stem)
+        for name in DATA_FILES:
+            self.env.note_dependency(str(srcdir / name))
+        # Files are named by the digest of the data and the plotting code: a prose edit
+        # reuses them without importing Matplotlib (half a second), while a data edit or
+        # a change to the plots draws, and so validates, anew.
+        stem = (
+            Path(self.env.app.doctreedir) / FIGURE_DIR / f"{func_name}-{data_digest(srcdir)[:12]}"
+        )
+        stems = {theme: stem.with_name(f"{stem.name}-{theme}") for theme in FIGURE_FORMATS}
+        if not all(
+            base.with_suffix(f".{kind}").exists()
+            for theme, base in stems.items()
+            for kind in FIGURE_FORMATS[theme]
+        ):
+            self._draw(func_name, srcdir, stem)
 
         docdir = Path(self.env.doc2path(self.env.docname)).parent
         figure = nodes.figure(classes=["timeline-figure"])
@@ -168,15 +168,27 @@ class TimelineFigure(SphinxDirective):
         self.add_name(figure)
         return [figure]
 
+    def _draw(self, func_name: str, srcdir: Path, stem: Path) -> None:
+        from . import plots
+        from .data import DataError, load_points
+
+        func = getattr(plots, func_name, None)
+        if not callable(func):
+            raise self.error(f"timeline-figure: ketamine_timelines.plots has no {func_name!r}")
+        try:
+            points = load_points(srcdir / DATA_FILES[0], bib_path=srcdir / DATA_FILES[1])
+        except DataError as exc:  # names the data file, line and column
+            raise self.error(f"timeline-figure: {exc}") from exc
+        save_variants(lambda theme: func(points, theme=theme), stem)
+
 
 def save_variants(build: Any, stem: Path) -> dict[str, Path]:
     """Write the light variant (SVG, PDF, PNG) and the dark one (SVG); return their stems."""
     from .display import render
 
     stem.parent.mkdir(parents=True, exist_ok=True)
-    formats = {"light": ("svg", "pdf", "png"), "dark": ("svg",)}
     stems = {}
-    for theme, kinds in formats.items():
+    for theme, kinds in FIGURE_FORMATS.items():
         base = stem.with_name(f"{stem.name}-{theme}")
         for kind in kinds:
             path = base.with_suffix(f".{kind}")
