@@ -119,6 +119,23 @@ def html_pages(book_build: Path) -> dict[str, Path]:
     }
 
 
+MYST_NOTEBOOK_HEADER = """---
+jupytext:
+  text_representation:
+    format_name: myst
+kernelspec:
+  name: python3
+  display_name: Python 3
+---
+"""
+
+
+def myst_notebook(title: str, *cells: str) -> str:
+    """A MyST Markdown notebook with one code cell per argument."""
+    body = "".join(f"\n```{{code-cell}} ipython3\n{cell.strip()}\n```\n" for cell in cells)
+    return f"{MYST_NOTEBOOK_HEADER}# {title}\n{body}"
+
+
 def make_project_copy(tmp_path: Path, index_text: str, extra_files: dict[str, str] | None = None):
     """A small copy of the book: the real conf.py, bibliography and static files, one page."""
     project = tmp_path / "project"

@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 import pytest
+from conftest import myst_notebook
 
 from ketamine_timelines import bench
 
@@ -36,21 +37,7 @@ PAGE = """\
 Some prose.
 """
 
-NOTEBOOK = """\
----
-jupytext:
-  text_representation:
-    format_name: myst
-kernelspec:
-  name: python3
-  display_name: Python 3
----
-# A notebook
-
-```{code-cell} ipython3
-print(6 * 7)
-```
-"""
+NOTEBOOK = myst_notebook("A notebook", "print(6 * 7)")
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import make_project_copy, run_sphinx
+from conftest import make_project_copy, myst_notebook, run_sphinx
 
 pytestmark = pytest.mark.build
 
@@ -45,24 +45,9 @@ def test_bad_input_fails_naming_file_and_line(tmp_path: Path, bad_line: str, mes
 
 
 def test_a_notebook_cell_that_raises_fails_the_build(tmp_path: Path):
-    notebook = """---
-jupytext:
-  text_representation:
-    format_name: myst
-kernelspec:
-  name: python3
-  display_name: Python 3
----
-# A notebook
-
-```{code-cell} ipython3
-x = 1
-```
-
-```{code-cell} ipython3
-raise ValueError("this cell is broken on purpose")
-```
-"""
+    notebook = myst_notebook(
+        "A notebook", "x = 1", 'raise ValueError("this cell is broken on purpose")'
+    )
     index = "# Book\n\n```{toctree}\nnb\n```\n"
     project = make_project_copy(tmp_path, index, {"nb.md": notebook})
     result = run_sphinx(

@@ -6,7 +6,7 @@ import filecmp
 from pathlib import Path
 
 import pytest
-from conftest import EPUB_NAME, PDF_NAME, ROOT, make_project_copy, run_sphinx
+from conftest import EPUB_NAME, PDF_NAME, ROOT, make_project_copy, myst_notebook, run_sphinx
 
 pytestmark = pytest.mark.build
 
@@ -47,23 +47,12 @@ def test_two_clean_builds_are_byte_identical(book_build: Path, tmp_path: Path) -
     assert not differences, f"builds differ in: {differences[:20]}"
 
 
-NOTEBOOK = """---
-jupytext:
-  text_representation:
-    format_name: myst
-kernelspec:
-  name: python3
-  display_name: Python 3
----
-# Reads the data
-
-```{code-cell} ipython3
-from ketamine_timelines.data import load_points
-
-points = load_points("data/onset_timelines.csv", bib_path="references.bib")
-print(len(points), "rows")
-```
-"""
+NOTEBOOK = myst_notebook(
+    "Reads the data",
+    "from ketamine_timelines.data import load_points\n\n"
+    'points = load_points("data/onset_timelines.csv", bib_path="references.bib")\n'
+    'print(len(points), "rows")',
+)
 
 
 def test_changing_the_data_re_executes_the_notebooks_that_read_it(tmp_path: Path) -> None:
