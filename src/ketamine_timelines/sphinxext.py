@@ -462,6 +462,24 @@ def reuse_formatted_bibliography() -> None:
     BibtexDomain.env_updated = env_updated  # type: ignore[method-assign]
 
 
+def cache_compiled_templates(app: Sphinx) -> None:
+    """Keep Jinja's compiled templates between builds.
+
+    Sphinx recompiles Furo's templates from source on every build: about 0.1 s of a 1.1 s
+    no-op rebuild (cProfile: jinja2 Environment.compile). Jinja's bytecode cache is made
+    for this; it lives beside the doctrees and is keyed by each template's source.
+    """
+    templates = getattr(app.builder, "templates", None)
+    environment = getattr(templates, "environment", None)
+    if environment is None or environment.bytecode_cache is not None:
+        return
+    from jinja2 import FileSystemBytecodeCache
+
+    directory = Path(app.doctreedir) / "jinja-cache"
+    directory.mkdir(parents=True, exist_ok=True)
+    environment.bytecode_cache = FileSystemBytecodeCache(str(directory))
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     register_style()
     # Matplotlib's PDF backend subsets fonts through fontTools, which logs at INFO level
@@ -472,6 +490,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("timeline-figure", TimelineFigure)
     app.add_role("book-download", BookDownloadRole())
     app.connect("env-before-read-docs", remember_docs_to_read)
+    app.connect("builder-inited", cache_compiled_templates)
     app.connect("env-updated", keep_formatted_bibliography, priority=900)
     reuse_formatted_bibliography()
     app.add_config_value("book_pdf_path", "_build/latex/ketamine-for-mental-health.pdf", "html")
