@@ -864,51 +864,32 @@ def bench_setup(opts: Options, source: Path) -> dict[str, Any]:
     base_python = getattr(sys, "_base_executable", sys.executable)
     results: dict[str, Any] = {}
 
+    def run_steps(label: str, *steps: list[str]) -> float:
+        results = [timed(step, env) for step in steps]
+        for r in results:
+            if r.returncode:
+                raise CaseError(f"setup ({label}): {r.output[-1500:]}")
+        return sum(r.seconds for r in results)
+
+    install = ["-c", str(constraints), "-e", spec]
+
     def uv_setup(target: Path) -> float:
         if uv is None:
             raise CaseError("setup: uv not found")
-        r1 = timed([uv, "venv", "--quiet", "--python", base_python, str(target)], env)
-        r2 = timed(
-            [
-                uv,
-                "pip",
-                "install",
-                "--quiet",
-                "--python",
-                str(target / "bin" / "python"),
-                "-c",
-                str(constraints),
-                "-e",
-                spec,
-            ],
-            env,
+        python = str(target / "bin" / "python")
+        return run_steps(
+            "uv",
+            [uv, "venv", "--quiet", "--python", base_python, str(target)],
+            [uv, "pip", "install", "--quiet", "--python", python, *install],
         )
-        for r in (r1, r2):
-            if r.returncode:
-                raise CaseError(f"setup (uv): {r.output[-1500:]}")
-        return r1.seconds + r2.seconds
 
     def pip_setup(target: Path) -> float:
-        r1 = timed([base_python, "-m", "venv", str(target)], env)
-        r2 = timed(
-            [
-                str(target / "bin" / "python"),
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "-c",
-                str(constraints),
-                "-e",
-                spec,
-            ],
-            env,
+        python = str(target / "bin" / "python")
+        return run_steps(
+            "pip",
+            [base_python, "-m", "venv", str(target)],
+            [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *install],
         )
-        for r in (r1, r2):
-            if r.returncode:
-                raise CaseError(f"setup (pip): {r.output[-1500:]}")
-        return r1.seconds + r2.seconds
 
     tools: dict[str, Callable[[Path], float]] = {"uv": uv_setup, "pip": pip_setup}
     samples: dict[str, list[float]] = {"uv": [], "pip": []}

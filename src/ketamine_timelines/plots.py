@@ -212,6 +212,13 @@ def _finish(fig: Figure, rec: _Recorder) -> Figure:
     return fig
 
 
+def _panel_note(ax: Axes, theme: Theme, text: str) -> None:
+    """A note in a panel's top right corner: what the panel does not show, and why."""
+    ax.text(
+        0.99, 0.96, text, transform=ax.transAxes, ha="right", va="top", fontsize=8, color=theme.text
+    )
+
+
 def _zero_line(ax: Axes, theme: Theme) -> None:
     z = ax.axhline(0, color=theme.muted, linewidth=0.9, zorder=1)
     z.kt_reference = True  # type: ignore[attr-defined]
@@ -525,17 +532,12 @@ def plot_side_effect_window(
         ax_a.set_ylabel("Rise in blood pressure\nfrom before the dose (mmHg)")
         ax_a.set_title("A  Blood pressure after a dose (bars: ±1 SD)", loc="left", fontsize=11)
         ax_a.grid(True, axis="y")
-        ax_a.text(
-            0.99,
-            0.96,
+        _panel_note(
+            ax_a,
+            t,
             "Points only: the sources report the peak rise,\n"
             "not a curve over time, so no line is drawn.\n"
             "SBP and DBP are drawn slightly apart to stay legible.",
-            transform=ax_a.transAxes,
-            ha="right",
-            va="top",
-            fontsize=8,
-            color=t.text,
         )
         _legend_below(
             ax_a,
@@ -563,16 +565,11 @@ def plot_side_effect_window(
         ax_b.set_ylabel("Dissociation after the dose\n(CADSS total, points)")
         ax_b.set_title("B  Dissociation with repeated weekly doses", loc="left", fontsize=11)
         ax_b.grid(True, axis="y")
-        ax_b.text(
-            0.99,
-            0.96,
+        _panel_note(
+            ax_b,
+            t,
             "Two points only: no verified source gives dissociation\n"
             "minute by minute after a dose.",
-            transform=ax_b.transAxes,
-            ha="right",
-            va="top",
-            fontsize=8,
-            color=t.text,
         )
         _legend_below(
             ax_b, [*ax_b.get_legend_handles_labels()[0], _partly_handle(t)], ncol=1, bbox=-0.22
