@@ -920,22 +920,14 @@ def evaluate_targets(cases: dict[str, Any], opts: Options) -> list[dict[str, Any
     def ok(case: str) -> bool:
         return cases.get(case, {}).get("status") == "ok"
 
+    def add_ratio(case: str, name: str, limit: float) -> None:
+        ratio = cases[case].get("ratio_to_floor")
+        add(name, f"≤ {limit}x floor", ratio, None if ratio is None else ratio <= limit)
+
     if ok("noop"):
-        ratio = cases["noop"].get("ratio_to_floor")
-        add(
-            "no-op rebuild",
-            f"≤ {NOOP_MAX}x floor",
-            ratio,
-            None if ratio is None else ratio <= NOOP_MAX,
-        )
+        add_ratio("noop", "no-op rebuild", NOOP_MAX)
     if ok("prose"):
-        ratio = cases["prose"].get("ratio_to_floor")
-        add(
-            "prose edit",
-            f"≤ {PROSE_MAX}x floor",
-            ratio,
-            None if ratio is None else ratio <= PROSE_MAX,
-        )
+        add_ratio("prose", "prose edit", PROSE_MAX)
         n = cases["prose"]["notebooks_executed"]
         add("prose edit: notebooks executed", "0", n, n == 0)
     if ok("data"):

@@ -333,6 +333,14 @@ def copy_downloads(app: Sphinx, exception: Exception | None) -> None:
             target.write_text(_without_run_times(text), encoding="utf-8")
 
 
+def _keep_assets(context: dict[str, Any], keep: Any) -> None:
+    """Filter a page's CSS and JS by file name (new lists: the builder's stay intact)."""
+    for key in ("css_files", "script_files"):
+        context[key] = [
+            asset for asset in context.get(key, []) if keep(str(getattr(asset, "filename", asset)))
+        ]
+
+
 def drop_late_css_from_epub(
     app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
 ) -> None:
@@ -340,9 +348,7 @@ def drop_late_css_from_epub(
     an EPUB page must not link it (epubcheck: missing resource); EPUB readers style
     notebook output well enough without it."""
     if app.builder.name == "epub":
-        context["css_files"] = [
-            css for css in context.get("css_files", []) if "mystnb." not in str(css.filename)
-        ]
+        _keep_assets(context, lambda name: "mystnb." not in name)
 
 
 #: Assets that extensions add to every page, and the markup that shows a page needs them.
@@ -373,12 +379,7 @@ def load_only_needed_assets(
     if not unused:
         return
 
-    def needed(asset: Any) -> bool:
-        name = str(getattr(asset, "filename", asset))
-        return not any(part in name for names in unused for part in names)
-
-    context["css_files"] = [css for css in context.get("css_files", []) if needed(css)]
-    context["script_files"] = [js for js in context.get("script_files", []) if needed(js)]
+    _keep_assets(context, lambda name: not any(part in name for names in unused for part in names))
 
 
 def social_meta_tags(
