@@ -27,6 +27,8 @@ language = "en"
 today_fmt = "%d %B %Y"
 
 extensions = [
+    # First: a performance measure, not a feature (see its docstring).
+    "ketamine_timelines.gcfreeze",
     "myst_nb",
     "sphinxcontrib.bibtex",
     "sphinx_copybutton",
