@@ -34,7 +34,16 @@ LOGGER = logging.getLogger(__name__)
 DATA_FILES = ("data/onset_timelines.csv", "references.bib")
 STAMP_NAME = "ketamine-data.sha256"
 #: Modules that build the book rather than compute what a notebook shows.
-TOOLING_MODULES = {"sphinxext", "bench", "linkcheck", "mystlint", "htmlpolicy", "bibstyle"}
+TOOLING_MODULES = {
+    "sphinxext",
+    "bench",
+    "linkcheck",
+    "mystlint",
+    "htmlpolicy",
+    "bibstyle",
+    "gcfreeze",
+    "epubcheck",
+}
 FIGURE_DIR = "timeline-figures"
 #: The light variant serves every builder (PDF for LaTeX, PNG as a fallback); HTML also
 #: gets the dark one.
@@ -185,6 +194,7 @@ class TimelineFigure(SphinxDirective):
 def save_variants(build: Any, stem: Path) -> dict[str, Path]:
     """Write the light variant (SVG, PDF, PNG) and the dark one (SVG); return their stems."""
     from .display import render
+    from .svgmin import minify_svg
 
     stem.parent.mkdir(parents=True, exist_ok=True)
     stems = {}
@@ -194,7 +204,10 @@ def save_variants(build: Any, stem: Path) -> dict[str, Path]:
             path = base.with_suffix(f".{kind}")
             if not path.exists():
                 options = {"dpi": 150} if kind == "png" else {}
-                path.write_bytes(render(build(theme), kind, **options))
+                data = render(build(theme), kind, **options)
+                if kind == "svg":  # served as a file, so its styles can become classes
+                    data = minify_svg(data.decode("utf-8")).encode("utf-8")
+                path.write_bytes(data)
         stems[theme] = base
     return stems
 
