@@ -37,6 +37,8 @@ extensions = [
     "ketamine_timelines.htmlpolicy",
     "sphinx_sitemap",
     "notfound.extension",
+    # Last: trims the stylesheets to what the built pages use.
+    "ketamine_timelines.csspurge",
 ]
 # "Last updated" dates come from git, so they need a git checkout (a clean clone has one;
 # a copy of the sources outside git simply has no dates).

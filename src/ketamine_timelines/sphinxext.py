@@ -43,6 +43,7 @@ TOOLING_MODULES = {
     "bibstyle",
     "gcfreeze",
     "epubcheck",
+    "csspurge",
 }
 FIGURE_DIR = "timeline-figures"
 #: The light variant serves every builder (PDF for LaTeX, PNG as a fallback); HTML also
