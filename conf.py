@@ -35,7 +35,7 @@ extensions = [
     "sphinx_design",
     "ketamine_timelines.sphinxext",
     "ketamine_timelines.htmlpolicy",
-    "sphinx_sitemap",
+    "ketamine_timelines.sitemap",
     "notfound.extension",
     # Last: trims the stylesheets to what the built pages use.
     "ketamine_timelines.csspurge",
@@ -123,7 +123,6 @@ html_baseurl = os.environ.get(
     "READTHEDOCS_CANONICAL_URL",
     os.environ.get("BOOK_BASE_URL", "https://ketamine-for-mental-health.readthedocs.io/en/latest/"),
 )
-sitemap_url_scheme = "{link}"
 sitemap_excludes = ["search.html", "genindex.html", "404.html"]
 notfound_urls_prefix = urlsplit(html_baseurl).path or "/"
 notfound_context = {

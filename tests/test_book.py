@@ -157,6 +157,18 @@ def test_citations_link_to_bibliography_entries(book_build: Path) -> None:
     assert citations > 100
 
 
+def test_citations_write_et_al_one_way(book_build: Path) -> None:
+    # A shortened author list in references.bib ("and others") and a full list of three
+    # or more must read the same in the text: "Rush et al., 2006" with "et al." in italics.
+    styles = Counter()
+    for page in chapter_pages(book_build):
+        for link in article(soup(page)).select('a[href*="bibliography.html#cite-"]'):
+            if "et al." in link.get_text():
+                styles["italic" if link.find("em", string="et al.") else "plain"] += 1
+    assert styles["italic"] > 20
+    assert styles["plain"] == 0, f"{styles['plain']} citations have a plain 'et al.'"
+
+
 def test_bibliography_entries_link_to_doi_or_pubmed(book_build: Path) -> None:
     bib = soup(book_build / "docs" / "bibliography.html")
     entries = bib.select('[id^="cite-"]')

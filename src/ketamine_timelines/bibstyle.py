@@ -96,8 +96,10 @@ def _names_with_et_al(original):
         style = data.get("style")
         if hasattr(style, "person"):  # sphinxcontrib-bibtex referencing style
             first = style.person.style_plugin.format(real[0], style.person.abbreviate)
+            # The style's own "et al." (italic), as for a full list of three or more.
             return Text(
-                first.format_data(data) if hasattr(first, "format_data") else first, " et al."
+                first.format_data(data) if hasattr(first, "format_data") else first,
+                getattr(style.person, "other", None) or " et al.",
             )
         formatted = [style.format_name(p, style.abbreviate_names) for p in real]
         joined = Text(", ").join([f.format_data(data) for f in formatted])

@@ -44,6 +44,7 @@ TOOLING_MODULES = {
     "gcfreeze",
     "epubcheck",
     "csspurge",
+    "sitemap",
 }
 FIGURE_DIR = "timeline-figures"
 #: The light variant serves every builder (PDF for LaTeX, PNG as a fallback); HTML also

@@ -1,0 +1,76 @@
+"""``sitemap.xml`` for search engines: every page of the book, on every build.
+
+It replaces sphinx-sitemap 2.9, which lists only the pages written by the current build:
+after a one-chapter edit its sitemap held two URLs out of seventeen. It also started a
+``multiprocessing.Manager`` server process on every build (13 ms of a 0.8 s rebuild) to
+collect page names from parallel writers; this one asks the environment instead.
+
+Last-modified dates come from git through sphinx-last-updated-by-git when it is loaded.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+WEB_BUILDERS = {"html", "dirhtml"}
+NAMESPACE = "http://www.sitemaps.org/schemas/sitemap/0.9"
+
+
+def page_links(app: Any) -> list[tuple[str, str | None]]:
+    """(path relative to the site root, last-modified date or None) for every page."""
+    env = app.builder.env
+    updated = getattr(env, "git_last_updated", {})
+    links = []
+    for docname in sorted(env.found_docs):
+        link = app.builder.get_target_uri(docname)
+        if link.endswith("index.html") and app.builder.name == "dirhtml":
+            link = link[: -len("index.html")]
+        if any(fnmatch.fnmatch(link, pattern) for pattern in app.config.sitemap_excludes):
+            continue
+        timestamp = (updated.get(docname) or (None,))[0]
+        lastmod = None
+        if timestamp:
+            lastmod = datetime.fromtimestamp(int(timestamp), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        links.append((link, lastmod))
+    return links
+
+
+def sitemap_xml(base_url: str, links: list[tuple[str, str | None]]) -> str:
+    base = base_url.rstrip("/") + "/"
+    lines = ['<?xml version="1.0" encoding="utf-8"?>', f'<urlset xmlns="{NAMESPACE}">']
+    for link, lastmod in links:
+        entry = f"<url><loc>{escape(base + link)}</loc>"
+        if lastmod:
+            entry += f"<lastmod>{lastmod}</lastmod>"
+        lines.append(entry + "</url>")
+    lines.append("</urlset>")
+    return "\n".join(lines) + "\n"
+
+
+def write_sitemap(app: Any, exception: BaseException | None) -> None:
+    if exception is not None or app.builder.name not in WEB_BUILDERS:
+        return
+    if not app.config.html_baseurl:
+        from sphinx.util import logging
+
+        logging.getLogger(__name__).warning(
+            "sitemap: html_baseurl is not set, so no sitemap.xml is written",
+            type="sitemap",
+        )
+        return
+    path = Path(app.outdir) / "sitemap.xml"
+    text = sitemap_xml(app.config.html_baseurl, page_links(app))
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
+
+
+def setup(app: Any) -> dict[str, Any]:
+    app.add_config_value(
+        "sitemap_excludes", ["search.html", "genindex.html", "404.html"], "html", list
+    )
+    app.connect("build-finished", write_sitemap)
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
