@@ -125,6 +125,25 @@ def test_built_site_purged_from_the_originals_with_fresh_checksums(tmp_path):
     assert f"theme.css?v={sphinx_checksum(css.encode())}" in page.read_text()
 
 
+def test_unchanged_pages_are_not_scanned_again(tmp_path, monkeypatch):
+    from ketamine_timelines import csspurge
+
+    _, sheet = make_site(tmp_path / "html", PAGE, ".page{color:red}.sig{color:blue}")
+    (tmp_path / "html" / "other.html").write_text(PAGE)
+    purge_built_site(tmp_path / "html", tmp_path / "cache")
+    scanned = []
+    original_scan = csspurge.page_usage
+    monkeypatch.setattr(
+        csspurge, "page_usage", lambda html: scanned.append(html) or original_scan(html)
+    )
+    purge_built_site(tmp_path / "html", tmp_path / "cache")
+    assert scanned == []  # index.html was rewritten (its ?v=) but its classes are the same
+    (tmp_path / "html" / "other.html").write_text(PAGE.replace('"page"', '"page sig"'))
+    purge_built_site(tmp_path / "html", tmp_path / "cache")
+    assert len(scanned) == 1
+    assert ".sig{color:blue}" in sheet.read_text()
+
+
 def test_restore_puts_the_original_back_for_copiers_that_will_not_overwrite(tmp_path):
     css = ".page{color:red}.sig{color:blue}"
     _, sheet = make_site(tmp_path / "html", PAGE, css)
