@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-WEB_BUILDERS = {"html", "dirhtml"}
+from .builders import WEB_BUILDERS
+
 CACHE_DIR = "csspurge"
 
 _CLASS_ATTRIBUTE = re.compile(r'\sclass="([^"]*)"')

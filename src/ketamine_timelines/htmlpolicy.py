@@ -26,10 +26,10 @@ from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
+from .builders import HTML_BUILDERS
+
 LOGGER = logging.getLogger(__name__)
 
-#: Builders whose pages are served on the web (the EPUB is a closed, offline container).
-WEB_BUILDERS = ("html", "dirhtml", "singlehtml")
 REL = ("noopener", "noreferrer")
 #: An attribute such as ``onclick=`` or ``onload =`` inside a start tag.
 INLINE_HANDLER = re.compile(r"<[a-zA-Z][^>]*\s(on[a-zA-Z]+)\s*=", re.DOTALL)
@@ -96,7 +96,7 @@ class PolicyTranslatorMixin:
 
 def install_translator(app: Sphinx) -> None:
     """Wrap the builder's translator class (Sphinx's or another extension's) in the policy."""
-    if app.builder.name not in WEB_BUILDERS:
+    if app.builder.name not in HTML_BUILDERS:
         return
     base = app.registry.get_translator_class(app.builder)
     if issubclass(base, PolicyTranslatorMixin):

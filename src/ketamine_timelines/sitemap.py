@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-WEB_BUILDERS = {"html", "dirhtml"}
+from .builders import WEB_BUILDERS
+
 NAMESPACE = "http://www.sitemaps.org/schemas/sitemap/0.9"
 
 

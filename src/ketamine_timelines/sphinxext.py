@@ -27,6 +27,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective, SphinxRole
 
 from .bibstyle import register_style
+from .builders import WEB_BUILDERS
 
 LOGGER = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ TOOLING_MODULES = {
     "epubcheck",
     "csspurge",
     "sitemap",
+    "builders",
 }
 FIGURE_DIR = "timeline-figures"
 #: The light variant serves every builder (PDF for LaTeX, PNG as a fallback); HTML also
@@ -234,7 +236,6 @@ def _relpath(target: Path, start: Path) -> str:
 
 # -- Downloads: the PDF, the EPUB and each executed notebook ------------------------------
 DOWNLOAD_LABELS = {"pdf": "PDF", "epub": "EPUB"}
-WEB_BUILDERS = {"html", "dirhtml"}
 
 
 def _download_source(config: Any, kind: str) -> Path:
