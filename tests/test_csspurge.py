@@ -36,6 +36,9 @@ def test_markup_tokens():
     assert {".page", ".sidebar-tree", ".reference", ".external", "#nav", "a", "p"} <= (
         markup_tokens(PAGE)
     )
+    # Notebook outputs are raw HTML from any library: every attribute quoting counts.
+    raw = "<table class='dataframe wide' id='t1'><td class=num id=c2>1</td></table>"
+    assert {".dataframe", ".wide", "#t1", ".num", "#c2", "table", "td"} <= markup_tokens(raw)
 
 
 @pytest.mark.parametrize(
@@ -142,6 +145,22 @@ def test_unchanged_pages_are_not_scanned_again(tmp_path, monkeypatch):
     purge_built_site(tmp_path / "html", tmp_path / "cache")
     assert len(scanned) == 1
     assert ".sig{color:blue}" in sheet.read_text()
+
+
+def test_new_purge_code_does_not_reuse_old_results(tmp_path, monkeypatch):
+    from ketamine_timelines import csspurge
+
+    make_site(tmp_path / "html", PAGE, ".page{color:red}.sig{color:blue}")
+    purge_built_site(tmp_path / "html", tmp_path / "cache")
+    runs, scans = [], []
+    real_purge, real_scan = csspurge.purge_stylesheets, csspurge.page_usage
+    monkeypatch.setattr(csspurge, "purge_stylesheets", lambda *a: runs.append(1) or real_purge(*a))
+    monkeypatch.setattr(csspurge, "page_usage", lambda h: scans.append(1) or real_scan(h))
+    purge_built_site(tmp_path / "html", tmp_path / "cache")
+    assert (runs, scans) == ([], [])
+    monkeypatch.setattr(csspurge, "code_version", lambda: "an edited csspurge.py")
+    purge_built_site(tmp_path / "html", tmp_path / "cache")
+    assert (runs, scans) == ([1], [1])
 
 
 def test_restore_puts_the_original_back_for_copiers_that_will_not_overwrite(tmp_path):

@@ -21,6 +21,7 @@ checksum Sphinx put in each page's link is updated to the purged file's.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import pickle
@@ -35,8 +36,8 @@ from .builders import WEB_BUILDERS
 
 CACHE_DIR = "csspurge"
 
-_CLASS_ATTRIBUTE = re.compile(r'\sclass="([^"]*)"')
-_ID_ATTRIBUTE = re.compile(r'\sid="([^"]*)"')
+_CLASS_ATTRIBUTE = re.compile(r"""\sclass=(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""")
+_ID_ATTRIBUTE = re.compile(r"""\sid=(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""")
 _TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9-]*)")
 _WORD = re.compile(r"-{0,2}[A-Za-z_][\w-]*")
 _VAR_USE = re.compile(r"var\(\s*(--[\w-]+)")
@@ -50,9 +51,9 @@ _ALWAYS_THERE = {"html", "body", ":root"}
 def markup_tokens(html: str) -> set[str]:
     """Class names (``.x``), ids (``#x``) and element names (``x``) in an HTML page."""
     tokens = {tag.lower() for tag in _TAG.findall(html)}
-    for value in _CLASS_ATTRIBUTE.findall(html):
-        tokens.update("." + name for name in value.split())
-    tokens.update("#" + value for value in _ID_ATTRIBUTE.findall(html))
+    for quoted in _CLASS_ATTRIBUTE.findall(html):  # "x", 'x' or x: one group is set
+        tokens.update("." + name for name in "".join(quoted).split())
+    tokens.update("#" + "".join(quoted) for quoted in _ID_ATTRIBUTE.findall(html))
     return tokens
 
 
@@ -263,6 +264,12 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+@functools.cache
+def code_version() -> str:
+    """This module's own digest: cached scans and results from other code are stale."""
+    return _sha(Path(__file__).read_bytes())[:16]
+
+
 class PurgeCache:
     """Pristine copies of the stylesheets, and purge results keyed by their inputs."""
 
@@ -276,11 +283,14 @@ class PurgeCache:
         except (OSError, ValueError):
             self.state = {}
         self.scans_file = root / "scans.pickle"
+        self.scans: dict[str, tuple[Any, Any]] = {}
         try:
             with self.scans_file.open("rb") as f:
-                self.scans: dict[str, tuple[Any, Any]] = pickle.load(f)
-        except (OSError, pickle.UnpicklingError, EOFError):
-            self.scans = {}
+                version, scans = pickle.load(f)
+            if version == code_version():  # scans by an older scanner do not count
+                self.scans = scans
+        except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError):
+            pass
         self.scans_used: set[str] = set()
 
     def scanned(self, path: Path, scan: Callable[[str], Any]) -> Any:
@@ -332,7 +342,7 @@ class PurgeCache:
         self.state_file.write_text(json.dumps(self.state, indent=1, sort_keys=True))
         scans = {k: v for k, v in self.scans.items() if k in self.scans_used}
         with self.scans_file.open("wb") as f:
-            pickle.dump(scans, f, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump((code_version(), scans), f, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def purge_built_site(outdir: Path, cache_dir: Path) -> dict[str, int]:
@@ -363,7 +373,8 @@ def purge_built_site(outdir: Path, cache_dir: Path) -> dict[str, int]:
         for t in usage.tokens | usage.words | usage.variables
         if t.lstrip(".#") in mentioned or t in mentioned
     )
-    key = _sha(json.dumps([sorted((n, _sha(d)) for n, d in originals.items()), relevant]).encode())
+    inputs = [code_version(), sorted((n, _sha(d)) for n, d in originals.items()), relevant]
+    key = _sha(json.dumps(inputs).encode())
     result_file = cache.results / f"{key}.json"
     if result_file.exists():
         purged = json.loads(result_file.read_text(encoding="utf-8"))
