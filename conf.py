@@ -8,11 +8,15 @@ dependencies, generated figures, the bibliography style) lives in the tested pac
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).parent.resolve()
+# The book's own Sphinx extensions live beside this file, in _ext/ (the content library
+# that notebooks import is src/ketamine_timelines, which imports no Sphinx).
+sys.path.insert(0, str(ROOT / "_ext"))
 
 # -- Project -----------------------------------------------------------------------------
 project = "Ketamine for mental health"
@@ -28,17 +32,15 @@ today_fmt = "%d %B %Y"
 
 extensions = [
     # First: a performance measure, not a feature (see its docstring).
-    "ketamine_timelines.gcfreeze",
+    "book_gcfreeze",
     "myst_nb",
     "sphinxcontrib.bibtex",
     "sphinx_copybutton",
     "sphinx_design",
-    "ketamine_timelines.sphinxext",
-    "ketamine_timelines.htmlpolicy",
-    "ketamine_timelines.sitemap",
+    "book_sphinxext",
+    "book_htmlpolicy",
+    "book_sitemap",
     "notfound.extension",
-    # Last: trims the stylesheets to what the built pages use.
-    "ketamine_timelines.csspurge",
 ]
 # "Last updated" dates come from git, so they need a git checkout (a clean clone has one;
 # a copy of the sources outside git simply has no dates).
@@ -61,6 +63,8 @@ exclude_patterns = [
     "data",
     "requirements",
     "src",
+    "_ext",
+    "tools",
     "tests",
     "**/*.ipynb",
     # The PDF's own root document (see _configure_for_builder below).
@@ -99,7 +103,7 @@ nb_ipywidgets_js: dict[str, dict[str, str]] = {}  # no widget JS from a CDN
 
 # -- Bibliography ------------------------------------------------------------------------
 bibtex_bibfiles = ["references.bib"]
-bibtex_default_style = "book"  # registered by ketamine_timelines.sphinxext
+bibtex_default_style = "book"  # registered by _ext/book_bibstyle.py
 bibtex_reference_style = "author_year"
 bibtex_cite_id = "cite-{key}"
 # No hover tooltips: they repeat the whole reference on every citation (a third of a
@@ -131,7 +135,7 @@ notfound_context = {
     'Start again from the <a href="' + notfound_urls_prefix + '">first page of the book</a> '
     "or use the search box.</p>",
 }
-# Social-media cards (OpenGraph), written by ketamine_timelines.sphinxext.
+# Social-media cards (OpenGraph), written by _ext/book_sphinxext.py.
 book_social_image = "_static/social.png"
 book_social_image_alt = "Ketamine for mental health: an evidence-based, executable book"
 html_copy_source = True
@@ -156,11 +160,80 @@ copybutton_prompt_is_regexp = True
 copybutton_exclude = ".linenos, .gp, .go"
 
 # -- Link checking -------------------------------------------------------------------------
-# The linkcheck settings (timeouts, retries, expected redirects, ignored publisher bot
-# walls, each with its reason) live in the tested package, so that tests/test_linkcheck.py
-# checks a tiny book against exactly this configuration.
-from ketamine_timelines.linkcheck import SETTINGS as _LINKCHECK  # noqa: E402
+# `nox -s linkcheck` runs Sphinx's linkcheck builder with these settings; its own report
+# (_build/linkcheck/output.txt and output.json) lists every broken link with file:line.
+import sphinx  # noqa: E402
 
+# Publishers that answer automated clients with 403 (or a bot challenge) even for valid
+# articles. Each one publishes works the book cites. The links in the book go to
+# https://doi.org/..., which redirects to these hosts; Sphinx stops at a redirect whose
+# destination matches ``linkcheck_ignore`` and reports the link as "ignored" without
+# contacting the publisher. So the DOI itself is still checked (doi.org answers 404
+# for a DOI that does not exist), only the publisher's bot wall is not. Add a host
+# here only after a linkcheck run has shown its 403, and say where that was seen.
+_BOT_BLOCKING_PUBLISHERS = [
+    # Elsevier (10.1016): doi.org -> linkinghub.elsevier.com -> www.sciencedirect.com;
+    # ScienceDirect 403s automated clients (the-turing-way/the-turing-way#3116).
+    r"https://linkinghub\.elsevier\.com/",
+    r"https://(www\.)?sciencedirect\.com/",
+    # Wiley (10.1002, 10.1111): "403 Client Error: Forbidden" for every article
+    # (hyperspy/hyperspy#3108, spinalcordtoolbox/spinalcordtoolbox#4649).
+    r"https://onlinelibrary\.wiley\.com/",
+    # SAGE (10.1177): Cloudflare bot protection, 403/503 (bids-standard/bids-website#223).
+    r"https://journals\.sagepub\.com/",
+    # Oxford University Press (10.1093): 403 to link checkers
+    # (neurodesk/neurodesk.github.io-hugo#638).
+    r"https://academic\.oup\.com/",
+    # Science / AAAS (10.1126): 403 to link checkers (the-turing-way/the-turing-way#3116).
+    r"https://(www\.)?science\.org/",
+    # NEJM (10.1056): 403 to link checkers (FreeGym/FreeGym-Wiki#117).
+    r"https://(www\.)?nejm\.org/",
+    # Cambridge University Press (10.1017, 10.1192, e.g. BJPsych): 403 to link checkers
+    # (buddhist-uni/buddhist-uni.github.io#398).
+    r"https://(www\.)?cambridge\.org/",
+]
+
+_LINKCHECK = {
+    # Publisher sites are slow; 20 s per request is generous but bounded.
+    "linkcheck_timeout": 20,
+    # A failing link is tried three times before it is reported: one network hiccup or
+    # a server restart should not fail the check.
+    "linkcheck_retries": 3,
+    # NCBI (PubMed) answers bursts with 429 and a Retry-After; Sphinx waits and retries,
+    # but gives up on a host after two minutes of back-off rather than the default five.
+    "linkcheck_rate_limit_timeout": 120,
+    # Few workers: most links go to two hosts (doi.org, PubMed), which rate-limit.
+    "linkcheck_workers": 4,
+    # Redirects that are expected, so they count as "working", not "redirected".
+    "linkcheck_allowed_redirects": {
+        # doi.org resolves every DOI by redirecting to the publisher's landing page.
+        r"https://doi\.org/.*": r"https?://.*",
+        # PubMed normalises its own addresses (trailing slash, legacy ids).
+        r"https://pubmed\.ncbi\.nlm\.nih\.gov/.*": r"https://pubmed\.ncbi\.nlm\.nih\.gov/.*",
+    },
+    # Anchors stay checked: a "#section" link that no longer exists is broken for a
+    # reader, and Sphinx only downloads a page (GET instead of HEAD) when its link has an
+    # anchor. The exception is DOI links: the fragment is passed on to the publisher,
+    # whose pages build their section ids with JavaScript, so it cannot be found in the
+    # HTML and would be reported as "Anchor not found" although the page is fine.
+    "linkcheck_anchors": True,
+    "linkcheck_anchors_ignore_for_url": [r"https://doi\.org/.*"],
+    # Nothing the book links to is ignored outright. The only ignored addresses are the
+    # redirect destinations above (see _BOT_BLOCKING_PUBLISHERS). Deliberately *not*
+    # here: localhost/127.0.0.1 (the preview address appears only in README.md, which
+    # is in conf.py's exclude_patterns and never read by Sphinx).
+    "linkcheck_ignore": list(_BOT_BLOCKING_PUBLISHERS),
+    # A timeout counts as broken. This is also what makes Sphinx retry it: only
+    # "broken" results are retried (linkcheck_retries), "timeout" ones are not. A link
+    # that does not answer 3 x 20 s is unreachable for a reader, too.
+    "linkcheck_report_timeouts_as_broken": True,
+    # Say who is asking (Sphinx's default claims to be Firefox 100). NCBI asks automated
+    # clients to identify themselves; doi.org does not mind either way.
+    "user_agent": (
+        f"Mozilla/5.0 (compatible; ketamine-for-mental-health-linkcheck/1.0; "
+        f"Sphinx/{sphinx.__version__})"
+    ),
+}
 globals().update(_LINKCHECK)
 
 # -- LaTeX / PDF -------------------------------------------------------------------------

@@ -5,7 +5,7 @@ Sessions (``nox -l`` lists them; ``nox -s NAME`` runs one):
 - docs       build the HTML book into _build/html (nitpicky, warnings are errors)
 - serve      live preview with sphinx-autobuild
 - tests      the test suite (pytest): builds the book and checks what a reader sees
-- lint       ruff (check and format), codespell and the MyST source linter
+- lint       pre-commit: ruff (check and format), codespell and the house rules
 - lab        JupyterLab on the notebooks, the package importable in the kernel
 - pdf        the PDF book with LaTeX (XeLaTeX + latexmk) into _build/latex
 - epub       the EPUB 3 book into _build/epub, validated with epubcheck
@@ -122,12 +122,9 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff, codespell and the MyST source linter: the same hooks as pre-commit."""
-    install(session, "lint")
-    session.run("ruff", "check", ".")
-    session.run("ruff", "format", "--check", ".")
-    session.run("codespell")
-    session.run("python", "-m", "ketamine_timelines.mystlint", "index.md", "docs", "notebooks")
+    """One pre-commit run over every file: ruff, codespell and the house rules."""
+    session.install("-c", str(CONSTRAINTS), "ruff", "codespell", "pre-commit")
+    session.run("pre-commit", "run", "--all-files", "--show-diff-on-failure", *session.posargs)
 
 
 LAB_OVERRIDES = {
@@ -181,45 +178,25 @@ def epub(session: nox.Session) -> None:
     install(session, "docs")
     sphinx_build(session, "epub", BUILD / "epub", *session.posargs)
     books = sorted((BUILD / "epub").glob("*.epub"))
-    session.run("python", "-m", "ketamine_timelines.epubcheck", *map(str, books))
+    session.run("python", str(ROOT / "tools" / "epubcheck.py"), *map(str, books))
 
 
 @nox.session
 def linkcheck(session: nox.Session) -> None:
-    """Check every external link (DOIs, PubMed); notebooks are not re-executed."""
+    """Check every external link (DOIs, PubMed) with Sphinx's linkcheck builder.
+
+    Needs the network. Notebooks are not executed: linkcheck needs their links, not fresh
+    outputs. Sphinx's report is _build/linkcheck/output.txt (and output.json).
+    """
     install(session, "docs")
-    session.run("python", "-m", "ketamine_timelines.linkcheck", "--preflight")
-    # Execution is off: linkcheck needs the links, not fresh notebook outputs.
-    # sphinx-build exits 1 for a broken link or an unexpected redirect (a warning under
-    # -W); the summary below is what reports those and fails the session, so it must run.
-    session.run(
-        "sphinx-build",
-        "-b",
-        "linkcheck",
-        *SPHINX_STRICT,
-        "-j",
-        "1",
-        "-D",
-        "nb_execution_mode=off",
-        *session.posargs,
-        str(ROOT),
-        str(BUILD / "linkcheck"),
-        success_codes=[0, 1],
-    )
-    session.run(
-        "python",
-        "-m",
-        "ketamine_timelines.linkcheck",
-        "--summary",
-        str(BUILD / "linkcheck" / "output.json"),
-    )
+    sphinx_build(session, "linkcheck", BUILD / "linkcheck", "-D", "nb_execution_mode=off")
 
 
 @nox.session
 def bench(session: nox.Session) -> None:
     """Measure build speed, page weight and Lighthouse scores into _build/bench."""
     install(session, "docs", "test")
-    session.run("python", "-m", "ketamine_timelines.bench", *session.posargs)
+    session.run("python", str(ROOT / "tools" / "bench.py"), *session.posargs)
 
 
 @nox.session(venv_backend="none")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ketamine_timelines import epubcheck
+import epubcheck  # tools/epubcheck.py (pytest's pythonpath)
 
 # The HTTP server and headless Chromium used by the browser tests.
 pytest_plugins = ["conftest_browser"]
@@ -24,6 +24,9 @@ def run_sphinx(
 ) -> subprocess.CompletedProcess[str]:
     """Run sphinx-build in a subprocess, so each build starts as `nox -s docs` does."""
     full_env = {**os.environ, "SOURCE_DATE_EPOCH": "1764028800", **(env or {})}
+    # A tiny test project's conf.py may name the book's extensions without adding _ext/.
+    paths = [str(ROOT / "_ext"), *filter(None, [full_env.get("PYTHONPATH")])]
+    full_env["PYTHONPATH"] = os.pathsep.join(paths)
     return subprocess.run(
         [sys.executable, "-m", "sphinx", "-b", builder, *STRICT, *extra, str(srcdir), str(outdir)],
         capture_output=True,
@@ -142,6 +145,7 @@ def make_project_copy(tmp_path: Path, index_text: str, extra_files: dict[str, st
     project.mkdir()
     for name in ("conf.py", "references.bib"):
         (project / name).write_bytes((ROOT / name).read_bytes())
+    shutil.copytree(ROOT / "_ext", project / "_ext", ignore=shutil.ignore_patterns("__pycache__"))
     (project / "_static").mkdir()
     for path in (ROOT / "_static").rglob("*"):
         if path.is_file():

@@ -7,9 +7,9 @@ import math
 from pathlib import Path
 
 import pytest
-from conftest import myst_notebook
 
-from ketamine_timelines import bench
+import bench  # tools/bench.py
+from conftest import myst_notebook
 
 pytestmark = pytest.mark.build
 

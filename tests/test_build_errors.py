@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from conftest import make_project_copy, myst_notebook, run_sphinx
 
 pytestmark = pytest.mark.build

@@ -10,7 +10,7 @@ import types
 
 import pytest
 
-from ketamine_timelines import gcfreeze
+import book_gcfreeze as gcfreeze
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def test_a_real_sphinx_build_keeps_its_heap_frozen_to_the_end(tmp_path):
     # `python -m sphinx`, as nox, the tests and the bench build the book: the process
     # exits right after the build, so the heap must still be frozen then.
     (tmp_path / "conf.py").write_text(
-        'extensions = ["ketamine_timelines.gcfreeze", "probe"]\nexclude_patterns = ["_build"]\n'
+        'extensions = ["book_gcfreeze", "probe"]\nexclude_patterns = ["_build"]\n'
     )
     (tmp_path / "probe.py").write_text(PROBE)
     (tmp_path / "index.rst").write_text("Title\n=====\n\nText.\n")

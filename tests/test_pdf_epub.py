@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import HAVE_EPUBCHECK, PDF_NAME
 from pypdf import PdfReader
-from test_book import CHAPTER_TITLES, norm
 
+from conftest import HAVE_EPUBCHECK, PDF_NAME
 from ketamine_timelines import epubcheck
+from test_book import CHAPTER_TITLES, norm
 
 pytestmark = [pytest.mark.build]
 ONSET_CAPTION_START = "ketamine"  # the onset figure's caption, checked below in full

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from axe_playwright_python.base import AXE_SCRIPT
+
 from conftest_browser import THEMES, BookSite, open_tab
 
 pytestmark = [pytest.mark.browser, pytest.mark.build]

@@ -16,6 +16,7 @@ from urllib.parse import urljoin
 
 import pytest
 from bs4 import BeautifulSoup
+
 from conftest_browser import ROOT, THEMES, BookSite, open_tab
 
 pytestmark = pytest.mark.build

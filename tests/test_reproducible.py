@@ -6,6 +6,7 @@ import filecmp
 from pathlib import Path
 
 import pytest
+
 from conftest import EPUB_NAME, PDF_NAME, ROOT, make_project_copy, myst_notebook, run_sphinx
 
 pytestmark = pytest.mark.build

@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+
 from conftest import ROOT, run_sphinx
 
 NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
@@ -28,7 +29,7 @@ def test_book_sitemap_lists_every_page(book_build: Path, html_pages: dict[str, P
 
 
 CONF = """\
-extensions = ["ketamine_timelines.sitemap"]
+extensions = ["book_sitemap"]
 html_baseurl = "https://example.org/book/"
 exclude_patterns = ["_build"]
 """

@@ -26,7 +26,7 @@ from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
-from .builders import HTML_BUILDERS
+from book_builders import HTML_BUILDERS
 
 LOGGER = logging.getLogger(__name__)
 

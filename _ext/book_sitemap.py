@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from .builders import WEB_BUILDERS
+from book_builders import WEB_BUILDERS
 
 NAMESPACE = "http://www.sitemaps.org/schemas/sitemap/0.9"
 

@@ -1,4 +1,4 @@
-"""Sphinx glue between the book and the ``ketamine_timelines`` package.
+"""Sphinx glue between the book and its content library, ``ketamine_timelines``.
 
 It does three things that the book needs and that MyST-NB and sphinxcontrib-bibtex do not:
 
@@ -13,6 +13,7 @@ It does three things that the book needs and that MyST-NB and sphinxcontrib-bibt
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -26,42 +27,33 @@ from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective, SphinxRole
 
-from .bibstyle import register_style
-from .builders import WEB_BUILDERS
+from book_bibstyle import register_style
+from book_builders import WEB_BUILDERS
 
 LOGGER = logging.getLogger(__name__)
 
 #: Files whose content changes what a notebook computes (beyond its own code cells).
 DATA_FILES = ("data/onset_timelines.csv", "references.bib")
 STAMP_NAME = "ketamine-data.sha256"
-#: Modules that build the book rather than compute what a notebook shows.
-TOOLING_MODULES = {
-    "sphinxext",
-    "bench",
-    "linkcheck",
-    "mystlint",
-    "htmlpolicy",
-    "bibstyle",
-    "gcfreeze",
-    "epubcheck",
-    "csspurge",
-    "sitemap",
-    "builders",
-}
 FIGURE_DIR = "timeline-figures"
 #: The light variant serves every builder (PDF for LaTeX, PNG as a fallback); HTML also
 #: gets the dark one.
 FIGURE_FORMATS = {"light": ("svg", "pdf", "png"), "dark": ("svg",)}
 
 
-def data_digest(srcdir: Path) -> str:
-    """Hash of the data set, the bibliography and the package's source code."""
-    from . import __version__
+def library_dir() -> Path:
+    """The content library's source folder, found without importing it (or Matplotlib)."""
+    spec = importlib.util.find_spec("ketamine_timelines")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the ketamine_timelines package is not installed")
+    return Path(next(iter(spec.submodule_search_locations)))
 
-    digest = hashlib.sha256(__version__.encode())
-    package_dir = Path(__file__).parent
+
+def data_digest(srcdir: Path) -> str:
+    """Hash of the data set, the bibliography and the content library's source code."""
+    digest = hashlib.sha256()
     files = [srcdir / name for name in DATA_FILES]
-    files += sorted(p for p in package_dir.glob("*.py") if p.stem not in TOOLING_MODULES)
+    files += sorted(library_dir().glob("*.py"))
     for path in files:
         digest.update(path.name.encode())
         digest.update(path.read_bytes() if path.exists() else b"<missing>")
@@ -182,8 +174,8 @@ class TimelineFigure(SphinxDirective):
         return [figure]
 
     def _draw(self, func_name: str, srcdir: Path, stem: Path) -> None:
-        from . import plots
-        from .data import DataError, load_points
+        from ketamine_timelines import plots
+        from ketamine_timelines.data import DataError, load_points
 
         func = getattr(plots, func_name, None)
         if not callable(func):
@@ -197,8 +189,7 @@ class TimelineFigure(SphinxDirective):
 
 def save_variants(build: Any, stem: Path) -> dict[str, Path]:
     """Write the light variant (SVG, PDF, PNG) and the dark one (SVG); return their stems."""
-    from .display import render
-    from .svgmin import minify_svg
+    from ketamine_timelines.display import render
 
     stem.parent.mkdir(parents=True, exist_ok=True)
     stems = {}
@@ -208,10 +199,7 @@ def save_variants(build: Any, stem: Path) -> dict[str, Path]:
             path = base.with_suffix(f".{kind}")
             if not path.exists():
                 options = {"dpi": 150} if kind == "png" else {}
-                data = render(build(theme), kind, **options)
-                if kind == "svg":  # served as a file, so its styles can become classes
-                    data = minify_svg(data.decode("utf-8")).encode("utf-8")
-                path.write_bytes(data)
+                path.write_bytes(render(build(theme), kind, **options))
         stems[theme] = base
     return stems
 
@@ -441,62 +429,6 @@ def social_meta_tags(
     context["metatags"] = context.get("metatags", "") + "\n".join(lines) + "\n"
 
 
-def remember_docs_to_read(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
-    from . import bibstyle
-
-    env.ketamine_docs_read = len(docnames)  # type: ignore[attr-defined]
-    bibstyle.FORMATTED.update(getattr(env, "ketamine_bib_formatted", {}))
-
-
-def keep_formatted_bibliography(app: Sphinx, env: BuildEnvironment) -> list[str]:
-    """Store the formatted entries in the environment, which Sphinx pickles."""
-    from . import bibstyle
-
-    env.ketamine_bib_formatted = dict(bibstyle.FORMATTED)  # type: ignore[attr-defined]
-    return []
-
-
-def reuse_formatted_bibliography() -> None:
-    """Skip sphinxcontrib-bibtex's re-formatting of the bibliography when nothing was read.
-
-    It formats every entry after each build's reading phase, even when no document was
-    read (a no-op rebuild): 0.36 s of a 1.4 s no-op build (cProfile). The formatted
-    citations are kept in the pickled environment, and a changed .bib file marks the
-    documents that cite it as outdated, so with nothing read they are still current.
-    """
-    from sphinxcontrib.bibtex.domain import BibtexDomain
-
-    if getattr(BibtexDomain.env_updated, "_book_reuse", False):
-        return
-    original = BibtexDomain.env_updated
-
-    def env_updated(self: BibtexDomain) -> Iterable[str]:
-        if getattr(self.env, "ketamine_docs_read", None) == 0 and self.citations:
-            return []
-        return original(self)
-
-    env_updated._book_reuse = True  # type: ignore[attr-defined]
-    BibtexDomain.env_updated = env_updated  # type: ignore[method-assign]
-
-
-def cache_compiled_templates(app: Sphinx) -> None:
-    """Keep Jinja's compiled templates between builds.
-
-    Sphinx recompiles Furo's templates from source on every build: about 0.1 s of a 1.1 s
-    no-op rebuild (cProfile: jinja2 Environment.compile). Jinja's bytecode cache is made
-    for this; it lives beside the doctrees and is keyed by each template's source.
-    """
-    templates = getattr(app.builder, "templates", None)
-    environment = getattr(templates, "environment", None)
-    if environment is None or environment.bytecode_cache is not None:
-        return
-    from jinja2 import FileSystemBytecodeCache
-
-    directory = Path(app.doctreedir) / "jinja-cache"
-    directory.mkdir(parents=True, exist_ok=True)
-    environment.bytecode_cache = FileSystemBytecodeCache(str(directory))
-
-
 def setup(app: Sphinx) -> dict[str, Any]:
     register_style()
     # Matplotlib's PDF backend subsets fonts through fontTools, which logs at INFO level
@@ -506,10 +438,6 @@ def setup(app: Sphinx) -> dict[str, Any]:
     std_logging.getLogger("fontTools").setLevel(std_logging.WARNING)
     app.add_directive("timeline-figure", TimelineFigure)
     app.add_role("book-download", BookDownloadRole())
-    app.connect("env-before-read-docs", remember_docs_to_read)
-    app.connect("builder-inited", cache_compiled_templates)
-    app.connect("env-updated", keep_formatted_bibliography, priority=900)
-    reuse_formatted_bibliography()
     app.add_config_value("book_pdf_path", "_build/latex/ketamine-for-mental-health.pdf", "html")
     app.add_config_value("book_epub_path", "_build/epub/ketamine-for-mental-health.epub", "html")
     app.connect("doctree-resolved", add_notebook_download)
