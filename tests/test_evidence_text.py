@@ -21,9 +21,7 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup, Tag
-
 from conftest import ROOT, run_sphinx
-
 
 
 def _import_textstat():
@@ -43,16 +41,19 @@ def _import_textstat():
 
 textstat = _import_textstat()
 
-CHAPTERS = [f"docs/{name}.html" for name in (
-    "01-introduction",
-    "02-mechanisms",
-    "03-depression-and-anxiety",
-    "04-evidence",
-    "05-clinics",
-    "06-comparisons",
-    "07-future",
-    "08-conclusion",
-)]
+CHAPTERS = [
+    f"docs/{name}.html"
+    for name in (
+        "01-introduction",
+        "02-mechanisms",
+        "03-depression-and-anxiety",
+        "04-evidence",
+        "05-clinics",
+        "06-comparisons",
+        "07-future",
+        "08-conclusion",
+    )
+]
 
 #: Reading grades the issue sets: the "In brief" box for a general reader, the body a
 #: little above it (NIH and AMA aim patient material at grades 6 to 8).
@@ -89,7 +90,9 @@ def html_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
         f"nb_execution_cache_path={base / 'jupyter_cache'}",
     )
     if result.returncode != 0:
-        pytest.fail(f"the HTML book did not build:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}")
+        pytest.fail(
+            f"the HTML book did not build:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
+        )
     return outdir
 
 
@@ -183,7 +186,7 @@ def test_no_compiler_notes_in_any_page(html_book: Path) -> None:
         text = main_article(page).get_text(" ")
         for match in COMPILER_NOTES.finditer(text):
             start = max(match.start() - 60, 0)
-            offenders.append(f"{name}: …{' '.join(text[start:match.end() + 60].split())}…")
+            offenders.append(f"{name}: …{' '.join(text[start : match.end() + 60].split())}…")
     assert_or_known_in_notebooks(offenders, "compilers' notes are visible to readers")
 
 
@@ -202,7 +205,8 @@ def test_chapter_opens_with_a_plain_in_brief_box(html_book: Path, chapter: str) 
     first = article.select_one("section > h1").find_next_sibling(True)
     assert first is box, f"{chapter}: the 'In brief' box is not right after the title"
     text = brief_text(article)
-    assert 3 <= sentence_count(text) <= 5, f"{chapter}: 'In brief' has {sentence_count(text)} sentences"
+    sentences = sentence_count(text)
+    assert 3 <= sentences <= 5, f"{chapter}: 'In brief' has {sentences} sentences"
     assert grade(text) <= IN_BRIEF_MAX_GRADE, f"{chapter}: 'In brief' grade {grade(text):.1f}"
 
 
@@ -249,7 +253,8 @@ def test_regulatory_table_has_the_required_rows(html_book: Path) -> None:
         "EU, 2021, psychiatric emergency": ("2021", "psychiatric emergency"),
     }
     absent = [
-        label for label, words in required.items()
+        label
+        for label, words in required.items()
         if not any(all(w in row for w in words) for row in rows)
     ]
     assert not absent, "regulatory table lacks rows: " + "; ".join(absent)
@@ -272,7 +277,7 @@ TABLE_CONTEXT = re.compile(
 def test_no_page_says_esketamine_needs_an_oral_antidepressant_without_context(
     html_book: Path,
 ) -> None:
-    """"Approved with an oral antidepressant" was the whole story only until January 2025,
+    """ "Approved with an oral antidepressant" was the whole story only until January 2025,
     when the US also approved esketamine on its own; a sentence saying it must present it
     as the first approval or point to the table."""
     offenders = []
