@@ -158,8 +158,8 @@ def grade(text: str) -> float:
 def brief_text(article: Tag) -> str:
     box = in_brief_box(article)
     assert box is not None
-    for title in box.select("p.admonition-title"):
-        title.decompose()
+    for node in box.select("p.admonition-title, span.bibtex-citation"):
+        node.decompose()
     return plain_text(box)
 
 
