@@ -169,6 +169,17 @@ def test_citations_write_et_al_one_way(book_build: Path) -> None:
     assert styles["plain"] == 0, f"{styles['plain']} citations have a plain 'et al.'"
 
 
+#: Papers link to doi.org or PubMed; regulatory documents to the regulator itself.
+PRIMARY_SOURCES = (
+    "https://doi.org/",
+    "https://pubmed.ncbi.nlm.nih.gov/",
+    "https://dailymed.nlm.nih.gov/",
+    "https://www.accessdata.fda.gov/",
+    "https://www.fda.gov/",
+    "https://www.ema.europa.eu/",
+)
+
+
 def test_bibliography_entries_link_to_doi_or_pubmed(book_build: Path) -> None:
     bib = soup(book_build / "docs" / "bibliography.html")
     entries = bib.select('[id^="cite-"]')
@@ -178,9 +189,9 @@ def test_bibliography_entries_link_to_doi_or_pubmed(book_build: Path) -> None:
         if entry.name in {"dt", "span"}:
             sibling = entry.find_next_sibling("dd") or container.find_next_sibling()
             hrefs += [a.get("href", "") for a in sibling.find_all("a")] if sibling else []
-        assert any(
-            h.startswith(("https://doi.org/", "https://pubmed.ncbi.nlm.nih.gov/")) for h in hrefs
-        ), f"bibliography entry {entry.get('id')} has no DOI or PubMed link"
+        assert any(h.startswith(PRIMARY_SOURCES) for h in hrefs), (
+            f"bibliography entry {entry.get('id')} has no DOI, PubMed or regulator link"
+        )
 
 
 def test_terms_resolve_to_the_glossary(book_build: Path) -> None:

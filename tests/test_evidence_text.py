@@ -12,34 +12,15 @@ dictionaries; later releases download a dictionary at run time and fail offline.
 
 from __future__ import annotations
 
-import importlib
-import importlib.resources
 import re
 import sys
-import types
 from pathlib import Path
 
 import pytest
+import textstat  # 0.7.4: later releases download a dictionary at run time
 from bs4 import BeautifulSoup, Tag
+
 from conftest import ROOT, run_sphinx
-
-
-def _import_textstat():
-    """textstat 0.7.4 imports pkg_resources (for a word list the grade does not use), which
-    recent setuptools and plain virtual environments no longer provide: stand in for it
-    with importlib.resources."""
-    try:
-        import pkg_resources  # noqa: F401
-    except ImportError:
-        shim = types.ModuleType("pkg_resources")
-        shim.resource_stream = lambda package, name: (  # type: ignore[attr-defined]
-            importlib.resources.files(package).joinpath(name).open("rb")
-        )
-        sys.modules["pkg_resources"] = shim
-    return importlib.import_module("textstat")
-
-
-textstat = _import_textstat()
 
 CHAPTERS = [
     f"docs/{name}.html"
