@@ -130,7 +130,8 @@ html_baseurl = os.environ.get(
 )
 # The book's sources: the "Run this notebook" panel links them (and Binder runs them).
 book_repository_url = os.environ.get(
-    "BOOK_REPOSITORY_URL", "https://github.com/ketamine-for-mental-health/ketamine-for-mental-health"
+    "BOOK_REPOSITORY_URL",
+    "https://github.com/ketamine-for-mental-health/ketamine-for-mental-health",
 )
 sitemap_excludes = ["search.html", "genindex.html", "404.html"]
 notfound_urls_prefix = urlsplit(html_baseurl).path or "/"

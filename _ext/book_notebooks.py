@@ -21,6 +21,7 @@ timestamps), so two clean builds publish byte-identical wheels.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -33,12 +34,22 @@ from urllib.parse import quote
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.util import logging
+from sphinx.util.docutils import SphinxRole
 
 from book_builders import WEB_BUILDERS
 
 LOGGER = logging.getLogger(__name__)
 
 WHEEL_DIR = "wheels"
+#: Files besides src/ that go into the wheel or its metadata.
+WHEEL_INPUTS = (
+    "pyproject.toml",
+    "README.md",
+    "LICENSE",
+    "data/onset_timelines.csv",
+    "data/README.md",
+    "references.bib",
+)
 DATA_DIR = "data"
 #: Files of the data-set download: (source in the repository, name on the site).
 DATA_FILES = (("data/onset_timelines.csv", "onset_timelines.csv"), ("data/README.md", "README.md"))
@@ -48,6 +59,7 @@ WHEEL_URL = re.compile(r"\S+/" + WHEEL_DIR + r"/ketamine_timelines-[^\s\"'/]+\.w
 DOWNLOAD_DROPS_MIME = ("application/pdf",)
 #: What a reader installs before opening a downloaded notebook.
 READER_PACKAGES = "jupyterlab matplotlib numpy"
+PANEL_ID = "run-this-notebook"
 
 #: Column types beyond text (Frictionless table schema); every other column is a string.
 NUMBER_COLUMNS = ("timepoint_hours", "value", "uncertainty_low", "uncertainty_high")
@@ -67,12 +79,33 @@ def build_wheel(project: Path, directory: Path) -> Path:
     return Path(built[0])
 
 
+def wheel_inputs_digest(project: Path) -> str:
+    """Hash of everything the wheel is built from (its sources, data and metadata)."""
+    digest = hashlib.sha256()
+    files = sorted((project / "src").rglob("*.py")) + sorted((project / "src").rglob("py.typed"))
+    files += [project / name for name in WHEEL_INPUTS]
+    for path in files:
+        digest.update(path.relative_to(project).as_posix().encode())
+        digest.update(path.read_bytes() if path.is_file() else b"<missing>")
+    return digest.hexdigest()
+
+
 def publish_wheel(app: Sphinx) -> str | None:
-    """Build the wheel into the site's wheels/ folder; return its file name."""
+    """Build the wheel into the site's wheels/ folder; return its file name.
+
+    Importing hatchling and building take a second; a build whose inputs are unchanged
+    reuses the wheel it published last time (the stamp lives with the doctrees).
+    """
     project = Path(app.srcdir)
     if not (project / "pyproject.toml").is_file():
         return None  # a test project without the library's packaging
     target = Path(app.outdir) / WHEEL_DIR
+    stamp = Path(app.doctreedir) / "book-wheel.stamp"
+    digest = wheel_inputs_digest(project)
+    if stamp.is_file():
+        previous, _, name = stamp.read_text().strip().partition(" ")
+        if previous == digest and (target / name).is_file():
+            return name
     with tempfile.TemporaryDirectory() as tmp:
         wheel = build_wheel(project, Path(tmp))
         target.mkdir(parents=True, exist_ok=True)
@@ -80,6 +113,8 @@ def publish_wheel(app: Sphinx) -> str | None:
             if old.name != wheel.name:
                 old.unlink()
         shutil.copyfile(wheel, target / wheel.name)
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(f"{digest} {wheel.name}\n")
     return wheel.name
 
 
@@ -242,6 +277,39 @@ def _item(*children: nodes.Node | str) -> nodes.list_item:
     return nodes.list_item("", para)
 
 
+def data_links(up: str) -> list[nodes.Node | str]:
+    """Links to the published data set, from a page ``up`` ("../" per level) below the root."""
+
+    def one(text: str, name: str) -> nodes.reference:
+        return _link(text, f"{up}{DATA_DIR}/{name}", ["data-download"], True)
+
+    return [
+        one("CSV", "onset_timelines.csv"),
+        ", ",
+        one("codebook", "README.md"),
+        " and ",
+        one("datapackage.json", "datapackage.json"),
+        " (every column's type and allowed values)",
+    ]
+
+
+class BookDataRole(SphinxRole):
+    """``{book-data}`The data set```: the label, then links to the CSV, its codebook and
+    datapackage.json as the HTML build publishes them (plain text in other builders)."""
+
+    def run(self) -> tuple[list[nodes.Node], list[nodes.system_message]]:
+        label = self.text.strip()
+        if self.env.app.builder.name not in WEB_BUILDERS:
+            text = f"{label}: data/onset_timelines.csv in the book's repository"
+            return [nodes.inline(text, text)], []
+        up = "../" * self.env.docname.count("/")
+        node = nodes.inline(classes=["book-data"])
+        node += nodes.Text(f"{label}: ")
+        for part in data_links(up):
+            node += nodes.Text(part) if isinstance(part, str) else part
+        return [node], []
+
+
 def binder_url(repository: str, path: str) -> str | None:
     m = re.match(r"https://github\.com/([^/]+)/([^/]+?)/?$", repository)
     if not m:
@@ -260,10 +328,10 @@ def run_panel(app: Sphinx, docname: str) -> nodes.Element:
     repo = app.config.book_repository_url.rstrip("/")
 
     panel = nodes.container(classes=["run-notebook"])
-    panel += nodes.rubric("Run this notebook", "Run this notebook")
+    panel += nodes.rubric("Run this notebook", "Run this notebook", ids=[PANEL_ID])
     steps = nodes.enumerated_list(enumtype="arabic")
     steps += _item(
-        _link(f"Download the notebook ({name})", name, ["notebook-download-link"], True),
+        _link(f"Download the notebook ({name})", name, ["notebook-download-panel"], True),
         ", with its outputs, into an empty folder.",
     )
     install = f"pip install {READER_PACKAGES}"
@@ -282,15 +350,7 @@ def run_panel(app: Sphinx, docname: str) -> nodes.Element:
     )
     panel += steps
     more = nodes.bullet_list()
-    more += _item(
-        "The data set on its own: ",
-        _link("CSV", f"{up}{DATA_DIR}/onset_timelines.csv", ["data-download"], True),
-        ", ",
-        _link("codebook", f"{up}{DATA_DIR}/README.md", ["data-download"], True),
-        ", ",
-        _link("datapackage.json", f"{up}{DATA_DIR}/datapackage.json", ["data-download"], True),
-        " (column types and allowed values).",
-    )
+    more += _item("The data set on its own: ", *data_links(up), ".")
     if repo:
         links: list[nodes.Node | str] = [
             "Source: ",
@@ -305,19 +365,34 @@ def run_panel(app: Sphinx, docname: str) -> nodes.Element:
     return panel
 
 
+def download_line(docname: str) -> nodes.paragraph:
+    """Under the title: the .ipynb download and a pointer to the panel at the end."""
+    name = Path(docname).name + ".ipynb"
+    para = nodes.paragraph(classes=["notebook-download"])
+    text = "Download this notebook with its outputs (.ipynb)"
+    para += _link(text, name, ["notebook-download-link"], True)
+    para += nodes.Text(" and run it yourself: see ")
+    para += nodes.reference("", "Run this notebook", internal=True, refid=PANEL_ID)
+    para += nodes.Text(" at the end of the page.")
+    return para
+
+
 def add_run_panel(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """The download under the title; the panel at the end of the page's first section."""
     if app.builder.name not in WEB_BUILDERS or not _is_notebook(app, docname):
         return
     section = next(iter(doctree.findall(nodes.section)), None)
     if section is None:
         return
     title = next(iter(section.findall(nodes.title)), None)
-    section.insert(section.index(title) + 1 if title is not None else 0, run_panel(app, docname))
+    section.insert(section.index(title) + 1 if title is not None else 0, download_line(docname))
+    section += run_panel(app, docname)
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
     # Where the book's sources live; the "Run this notebook" panel links it (and Binder).
     app.add_config_value("book_repository_url", "", "html")
+    app.add_role("book-data", BookDataRole())
     app.connect("source-read", check_install_cell)
     app.connect("doctree-resolved", add_run_panel)
     app.connect("build-finished", publish, priority=400)

@@ -398,7 +398,8 @@ def social_meta_tags(
             (
                 p
                 for p in doctree.findall(nodes.paragraph)
-                if not any("run-notebook" in a.get("classes", ()) for a in _ancestors(p))
+                if "notebook-download" not in p["classes"]
+                and not any("run-notebook" in a.get("classes", ()) for a in _ancestors(p))
             ),
             None,
         )

@@ -123,7 +123,7 @@ def parse_bibtex(text: str, path: str = "references.bib") -> dict[str, Entry]:
         return BibError(f"{path}:{text.count(chr(10), 0, at) + 1}: {message}")
 
     def value(at: int) -> tuple[str, int]:
-        if text[at] in "{\"":
+        if text[at] in '{"':
             close, depth, i = ("}" if text[at] == "{" else '"'), 0, at + 1
             while i < len(text):
                 ch = text[i]
@@ -147,7 +147,8 @@ def parse_bibtex(text: str, path: str = "references.bib") -> dict[str, Entry]:
         while True:
             f = field.match(text, pos)
             if f is None:
-                raise fail(pos, f"entry {key!r}: expected a field or a closing brace")
+                at = re.compile(r"[\s,]*").match(text, pos).end()  # the offending text
+                raise fail(at, f"entry {key!r}: expected a field or a closing brace")
             pos = f.end()
             if f.group(2):
                 break
