@@ -248,6 +248,8 @@ def check_install_cell(app: Sphinx, docname: str, source: list[str]) -> None:
     text = source[0]
     if "kernelspec" not in text or "from ketamine_timelines" not in text:
         return
+    if not (Path(app.srcdir) / "pyproject.toml").is_file():
+        return  # no wheel to install from (a test project without the library's packaging)
     if not WHEEL_URL.search(text):
         LOGGER.warning(
             "%s: a notebook importing ketamine_timelines needs the install cell first "
@@ -277,7 +279,7 @@ def _item(*children: nodes.Node | str) -> nodes.list_item:
     return nodes.list_item("", para)
 
 
-def data_links(up: str) -> list[nodes.Node | str]:
+def data_links(up: str, short: bool = False) -> list[nodes.Node | str]:
     """Links to the published data set, from a page ``up`` ("../" per level) below the root."""
 
     def one(text: str, name: str) -> nodes.reference:
@@ -289,7 +291,7 @@ def data_links(up: str) -> list[nodes.Node | str]:
         one("codebook", "README.md"),
         " and ",
         one("datapackage.json", "datapackage.json"),
-        " (every column's type and allowed values)",
+        " (types and allowed values)" if short else " (every column's type and allowed values)",
     ]
 
 
@@ -335,11 +337,7 @@ def run_panel(app: Sphinx, docname: str) -> nodes.Element:
         ", with its outputs, into an empty folder.",
     )
     install = f"pip install {READER_PACKAGES}"
-    steps += _item(
-        "Install Python 3.11 or later and, once: ",
-        nodes.literal(install, install),
-        ".",
-    )
+    steps += _item("Once, with Python 3.11 or later: ", nodes.literal(install, install), ".")
     lab = f"jupyter lab {name}"
     steps += _item(
         "In that folder, run ",
@@ -350,7 +348,7 @@ def run_panel(app: Sphinx, docname: str) -> nodes.Element:
     )
     panel += steps
     more = nodes.bullet_list()
-    more += _item("The data set on its own: ", *data_links(up), ".")
+    more += _item("The data: ", *data_links(up, short=True), ".")
     if repo:
         links: list[nodes.Node | str] = [
             "Source: ",
@@ -369,11 +367,11 @@ def download_line(docname: str) -> nodes.paragraph:
     """Under the title: the .ipynb download and a pointer to the panel at the end."""
     name = Path(docname).name + ".ipynb"
     para = nodes.paragraph(classes=["notebook-download"])
-    text = "Download this notebook with its outputs (.ipynb)"
+    text = f"Download this notebook with its outputs ({name})"
     para += _link(text, name, ["notebook-download-link"], True)
-    para += nodes.Text(" and run it yourself: see ")
+    para += nodes.Text("; to run it, see ")
     para += nodes.reference("", "Run this notebook", internal=True, refid=PANEL_ID)
-    para += nodes.Text(" at the end of the page.")
+    para += nodes.Text(".")
     return para
 
 
