@@ -151,7 +151,7 @@ def test_downloaded_notebook_runs_in_a_fresh_environment(
 ) -> None:
     # Start as a student does: the book's package is not installed yet.
     subprocess.run(
-        ["uv", "pip", "uninstall", "-q", "--python", str(reader_env), "ketamine-timelines"],
+        [str(reader_env), "-m", "pip", "uninstall", "-q", "-y", "ketamine-timelines"],
         check=False,
         capture_output=True,
     )
