@@ -38,6 +38,7 @@ extensions = [
     "sphinx_copybutton",
     "sphinx_design",
     "book_sphinxext",
+    "book_notebooks",
     "book_htmlpolicy",
     "book_sitemap",
     "notfound.extension",
@@ -126,6 +127,11 @@ html_last_updated_fmt = "%d %B %Y"
 html_baseurl = os.environ.get(
     "READTHEDOCS_CANONICAL_URL",
     os.environ.get("BOOK_BASE_URL", "https://ketamine-for-mental-health.readthedocs.io/en/latest/"),
+)
+# The book's sources: the "Run this notebook" panel links them (and Binder runs them).
+book_repository_url = os.environ.get(
+    "BOOK_REPOSITORY_URL",
+    "https://github.com/ketamine-for-mental-health/ketamine-for-mental-health",
 )
 sitemap_excludes = ["search.html", "genindex.html", "404.html"]
 notfound_urls_prefix = urlsplit(html_baseurl).path or "/"

@@ -131,13 +131,16 @@ LAB_OVERRIDES = {
     # MyST Markdown notebooks open as notebooks on double click (jupytext's viewer).
     "@jupyterlab/docmanager-extension:plugin": {
         "defaultViewers": {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}
-    }
+    },
+    # No news or update checks: JupyterLab would ask jupyter.org on start-up.
+    "@jupyterlab/apputils-extension:notification": {"checkForUpdates": False, "fetchNews": "false"},
 }
 
 
 @nox.session
 def lab(session: nox.Session) -> None:
-    """JupyterLab on notebooks/, MyST notebooks opening as notebooks, the package importable."""
+    """JupyterLab on notebooks/: MyST notebooks open as notebooks and render MyST
+    (jupyterlab-myst); saving leaves them unchanged; the package is importable."""
     import json
 
     install(session, "lab")

@@ -262,21 +262,6 @@ def _is_notebook(env: BuildEnvironment, docname: str) -> bool:
     )
 
 
-def add_notebook_download(app: Sphinx, doctree: nodes.document, docname: str) -> None:
-    """Offer each notebook page's executed .ipynb for download, at the top of the page."""
-    if app.builder.name not in WEB_BUILDERS or not _is_notebook(app.env, docname):
-        return
-    name = Path(docname).name + ".ipynb"
-    para = nodes.paragraph(classes=["notebook-download"])
-    text = "Download this notebook with its outputs (.ipynb)"
-    link = nodes.reference(text, text, refuri=name, classes=["notebook-download-link"])
-    para += link
-    section = next(iter(doctree.findall(nodes.section)), None)
-    if section is not None:
-        title = next(iter(section.findall(nodes.title)), None)
-        section.insert(section.index(title) + 1 if title is not None else 0, para)
-
-
 def _with_cached_outputs(app: Sphinx, text: str) -> str:
     """The notebook with its outputs from the execution cache.
 
@@ -298,12 +283,17 @@ def _with_cached_outputs(app: Sphinx, text: str) -> str:
     return nbformat.writes(merged)
 
 
-def _without_run_times(text: str) -> str:
+def _without_run_times(text: str, app: Sphinx | None = None) -> str:
     """The executed notebook made reproducible: no per-cell run timestamps, and cell ids
-    numbered in order (reading a MyST notebook draws random ones)."""
+    numbered in order (reading a MyST notebook draws random ones). With ``app``, also as a
+    reader downloads it (book_notebooks.prepare_download: installs from this build's site)."""
     import json
 
     notebook = json.loads(text)
+    if app is not None and "book_notebooks" in app.extensions:
+        from book_notebooks import prepare_download
+
+        notebook = prepare_download(app, notebook)
     for number, cell in enumerate(notebook.get("cells", []), start=1):
         cell.get("metadata", {}).pop("execution", None)
         if "id" in cell:
@@ -334,7 +324,7 @@ def copy_downloads(app: Sphinx, exception: Exception | None) -> None:
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             text = _with_cached_outputs(app, notebook.read_text(encoding="utf-8"))
-            target.write_text(_without_run_times(text), encoding="utf-8")
+            target.write_text(_without_run_times(text, app), encoding="utf-8")
 
 
 def _keep_assets(context: dict[str, Any], keep: Any) -> None:
@@ -403,7 +393,16 @@ def social_meta_tags(
     title = html.unescape(re.sub(r"<[^>]+>", "", context.get("title") or app.config.project))
     description = ""
     if doctree is not None:
-        first = next(iter(doctree.findall(nodes.paragraph)), None)
+        # Not the "Run this notebook" panel (book_notebooks.py) at the top of a notebook.
+        first = next(
+            (
+                p
+                for p in doctree.findall(nodes.paragraph)
+                if "notebook-download" not in p["classes"]
+                and not any("run-notebook" in a.get("classes", ()) for a in _ancestors(p))
+            ),
+            None,
+        )
         if first is not None:
             description = " ".join(first.astext().split())
             if len(description) > 200:
@@ -429,6 +428,12 @@ def social_meta_tags(
     context["metatags"] = context.get("metatags", "") + "\n".join(lines) + "\n"
 
 
+def _ancestors(node: nodes.Node) -> Iterable[nodes.Element]:
+    while node.parent is not None:
+        node = node.parent
+        yield node
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     register_style()
     # Matplotlib's PDF backend subsets fonts through fontTools, which logs at INFO level
@@ -440,7 +445,6 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_role("book-download", BookDownloadRole())
     app.add_config_value("book_pdf_path", "_build/latex/ketamine-for-mental-health.pdf", "html")
     app.add_config_value("book_epub_path", "_build/epub/ketamine-for-mental-health.epub", "html")
-    app.connect("doctree-resolved", add_notebook_download)
     app.connect("build-finished", copy_downloads)
     app.connect("html-page-context", drop_late_css_from_epub, priority=900)
     app.connect("html-page-context", load_only_needed_assets, priority=900)

@@ -1,4 +1,12 @@
-"""Read references.bib so figures and tables cite the paper, never the mirror."""
+"""Read references.bib so figures and tables cite the paper, never the mirror.
+
+The library reads the bibliography with a small BibTeX reader of its own rather than
+pybtex: a notebook downloaded from the book installs the library with ``--no-deps`` from
+the book's site, and must need nothing beyond Matplotlib and NumPy. The reader covers
+the subset references.bib uses (braced or quoted values, numbers, "Last, First" and
+"First Last" names, ``and others``); tests/test_notebook_download.py checks that it
+agrees with pybtex on every entry.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +14,6 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-
-from pybtex.database import parse_file
 
 from .paths import default_bib_path
 
@@ -57,13 +63,114 @@ def _doi(raw: str | None) -> str | None:
     return re.sub(r"^(https?://(dx\.)?doi\.org/|doi:)", "", raw, flags=re.I) or None
 
 
+class BibError(ValueError):
+    """A BibTeX syntax error, naming the file and line."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    fields: dict[str, str]
+    persons: dict[str, list[str]]  # role -> each person's "von Last" part, as written
+
+
+def _split_top(text: str, sep: re.Pattern[str]) -> list[str]:
+    """Split text at matches of sep outside braces."""
+    parts, depth, start, i = [], 0, 0, 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        elif depth == 0:
+            m = sep.match(text, i)
+            if m:
+                parts.append(text[start:i])
+                start = i = m.end()
+                continue
+        i += 1
+    parts.append(text[start:])
+    return parts
+
+
+_AND = re.compile(r"\s+and\s+", re.I)
+_COMMA = re.compile(r",")
+_SPACE = re.compile(r"\s+")
+
+
+def _last_names(name: str) -> str:
+    """The "von Last" part of one BibTeX name (what pybtex's prelast + last names give)."""
+    name = " ".join(name.split())
+    parts = _split_top(name, _COMMA)
+    if len(parts) > 1:  # "von Last, First" or "von Last, Jr, First"
+        return parts[0].strip()
+    words = [w for w in _split_top(name, _SPACE) if w]
+    if len(words) <= 1:
+        return name
+    # "First von Last": the last word, preceded by any lower-case "von" words.
+    start = len(words) - 1
+    while start > 1 and words[start - 1][:1].islower():
+        start -= 1
+    return " ".join(words[start:])
+
+
+def parse_bibtex(text: str, path: str = "references.bib") -> dict[str, Entry]:
+    """Entries of a BibTeX file by key; a syntax error names the file and line."""
+    entries: dict[str, Entry] = {}
+    pos = 0
+
+    def fail(at: int, message: str) -> BibError:
+        return BibError(f"{path}:{text.count(chr(10), 0, at) + 1}: {message}")
+
+    def value(at: int) -> tuple[str, int]:
+        if text[at] in '{"':
+            close, depth, i = ("}" if text[at] == "{" else '"'), 0, at + 1
+            while i < len(text):
+                ch = text[i]
+                if ch == close and depth == 0:
+                    return text[at + 1 : i], i + 1
+                depth += {"{": 1, "}": -1}.get(ch, 0)
+                i += 1
+            raise fail(at, "unterminated field value")
+        m = re.compile(r"[\w.-]+").match(text, at)
+        if m is None:
+            raise fail(at, "expected a field value")
+        return m.group(0), m.end()
+
+    head = re.compile(r"@\s*(\w+)\s*\{\s*([^,\s]+)\s*,")
+    field = re.compile(r"\s*,?\s*(?:([A-Za-z][\w-]*)\s*=\s*|(\}))")
+    while (m := head.search(text, pos)) is not None:
+        kind, key, pos = m.group(1).lower(), m.group(2), m.end()
+        if kind in {"comment", "preamble", "string"}:
+            raise fail(m.start(), f"@{kind} is not supported by this reader")
+        fields: dict[str, str] = {}
+        while True:
+            f = field.match(text, pos)
+            if f is None:
+                at = re.compile(r"[\s,]*").match(text, pos).end()  # the offending text
+                raise fail(at, f"entry {key!r}: expected a field or a closing brace")
+            pos = f.end()
+            if f.group(2):
+                break
+            fields[f.group(1).lower()], pos = value(pos)
+        if key in entries:
+            raise fail(m.start(), f"duplicate entry {key!r}")
+        persons = {
+            role: [_last_names(n) for n in _split_top(fields[role].strip(), _AND)]
+            for role in ("author", "editor")
+            if role in fields
+        }
+        entries[key] = Entry(fields, persons)
+    return entries
+
+
 @lru_cache(maxsize=8)
 def _load(path: str, mtime: float) -> dict[str, Reference]:
-    db = parse_file(path, bib_format="bibtex")
+    entries = parse_bibtex(Path(path).read_text(encoding="utf-8"), path)
     refs: dict[str, Reference] = {}
-    for key, entry in db.entries.items():
+    for key, entry in entries.items():
         people = entry.persons.get("author") or entry.persons.get("editor") or []
-        names = [_plain(" ".join(p.prelast_names + p.last_names)) for p in people]
+        names = [_plain(p) for p in people]
         # BibTeX's "and others" truncates the list; keep a marker so short() says et al.
         truncated = bool(names) and names[-1].lower() == "others"
         authors = tuple(n for n in names if n.lower() != "others")

@@ -144,8 +144,22 @@ def adaptive_svg(light: str, dark: str, *, alt: str) -> str | None:
     return svg.replace("</title>", "</title>" + style, 1)
 
 
+def palette_png(png: bytes) -> bytes:
+    """An RGBA PNG as an 8-bit palette PNG, keeping its resolution (pHYs)."""
+    from PIL import Image  # Matplotlib's own dependency
+
+    with Image.open(io.BytesIO(png)) as image:
+        dpi = image.info.get("dpi")
+        flat = image.convert("RGB").quantize(
+            colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+        )
+    buf = io.BytesIO()
+    flat.save(buf, format="PNG", optimize=True, **({"dpi": dpi} if dpi else {}))
+    return buf.getvalue()
+
+
 class ThemedFigure:
-    """Wrap a figure builder so notebooks and MyST-NB glue get every output format.
+    """Wrap a figure builder so a notebook output serves every builder and notebook viewer.
 
     ``build(theme)`` must return a new Figure for "light" or "dark". Rendering happens
     once, on first use; figures are closed after rendering.
@@ -175,7 +189,13 @@ class ThemedFigure:
         return self._get("light", "pdf")
 
     def png(self) -> bytes:
-        return self._get("light", "png", dpi=150)
+        """The light variant at 150 dpi, reduced to a 256-colour palette: a third of the
+        bytes of Matplotlib's RGBA PNG with no visible change (the figures are flat
+        colours and text), so a notebook with its figure stays small."""
+        key = "light.png-palette"
+        if key not in self._cache:
+            self._cache[key] = palette_png(self._get("light", "png", dpi=150))
+        return self._cache[key]
 
     def html(self) -> str:
         single = adaptive_svg(self.svg("light"), self.svg("dark"), alt=self.alt)
@@ -188,9 +208,13 @@ class ThemedFigure:
         return "\n".join(parts)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        # text/html: the themed inline SVG of the HTML book (notebook viewers show it only
+        # in a trusted notebook); image/png: what JupyterLab, VS Code and GitHub show for
+        # a downloaded (untrusted) notebook and what the EPUB uses; application/pdf: the
+        # vector figure of the PDF book (dropped from the .ipynb download, which no viewer
+        # shows it in). conf.py's nb_mime_priority_overrides picks one per builder.
         return {
             "text/html": self.html(),
-            "image/svg+xml": self.svg("light"),
             "application/pdf": self.pdf(),
             "image/png": self.png(),
             "text/plain": self.alt,

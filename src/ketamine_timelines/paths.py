@@ -1,4 +1,10 @@
-"""Locate the book's data set and bibliography without hard-coding a checkout path."""
+"""Locate the book's data set and bibliography without hard-coding a checkout path.
+
+In order: the environment variables below, a checkout of the book's repository (walking
+up from the package and from the working directory), and the copies that the installed
+wheel carries as package data (``ketamine_timelines/_data/``), which is what a notebook
+downloaded from the book uses.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +32,15 @@ def repo_root() -> Path | None:
     return None
 
 
+def packaged(name: str) -> Path | None:
+    """A file the wheel carries in ketamine_timelines/_data (absent in a checkout)."""
+    from importlib.resources import files
+
+    resource = files(__package__) / "_data" / name
+    # Wheels install as plain files, so the resource is a real path.
+    return Path(str(resource)) if resource.is_file() else None
+
+
 def default_data_path() -> Path:
     env = os.environ.get(DATA_ENV)
     if env:
@@ -33,6 +48,9 @@ def default_data_path() -> Path:
         return p / DATA_RELPATH.name if p.is_dir() else p
     root = repo_root()
     if root is None:
+        found = packaged(DATA_RELPATH.name)
+        if found is not None:
+            return found
         raise FileNotFoundError(f"cannot find {DATA_RELPATH}; set {DATA_ENV} to the CSV path")
     return root / DATA_RELPATH
 
@@ -51,6 +69,9 @@ def default_bib_path() -> Path:
                 return d / "references.bib"
     root = repo_root()
     if root is None or not (root / "references.bib").is_file():
+        found = packaged("references.bib")
+        if found is not None:
+            return found
         raise FileNotFoundError(f"cannot find references.bib; set {BIB_ENV}")
     return root / "references.bib"
 
