@@ -169,10 +169,13 @@ def adaptive_svg(light: str, dark: str, *, alt: str) -> str | None:
         out.append(rest)
     svg = inline_svg("".join(out), alt=alt, prefix=f"{tag}-")
     dark_vars = ";".join(f"{name}:{dc}" for (_, dc), name in names.items())
+    # On paper the figure is always light: "initial" makes each var() use its fallback.
+    print_vars = ";".join(f"{name}:initial" for name in names.values())
     style = (
         f"<style>body[data-theme=dark] .{tag}{{{dark_vars}}}"
         f"@media (prefers-color-scheme:dark){{body:not([data-theme=light]) .{tag}"
-        f"{{{dark_vars}}}}}</style>"
+        f"{{{dark_vars}}}}}"
+        f"@media print{{html body .{tag}.{tag}{{{print_vars}}}}}</style>"
     )
     svg = svg.replace("<svg", f'<svg class="kt-adaptive {tag}"', 1)
     return svg.replace("</title>", "</title>" + style, 1)

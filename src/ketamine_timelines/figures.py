@@ -79,7 +79,7 @@ def treatment_day_caption(points: Sequence[Point]) -> str:
     bp = next(s for s in spans if s.rows[0].study_key == "spravato_label")
     ssri = next(s for s in spans if s.drug_class == "ssri_snri")
     return (
-        "What happens on a treatment day lasts hours, while an SSRI's lead over placebo "
+        "What happens on a treatment day lasts hours, while the lead of SSRIs over placebo "
         f"builds over weeks: with esketamine, blood pressure peaks about "
         f"{format_hours(bp.peak or 0)} after a dose and stays up for about "
         f"{format_hours(bp.end or 0)}; SSRIs are ahead of placebo from "
