@@ -54,6 +54,7 @@ def sources_table(
 
     lines = [
         f"```{{table}} {caption}",
+        ":class: kt-sources",
         *([f":name: {name}"] if name else []),
         "",
         "| Study | Design, size and people | Where in the source | Link |",
