@@ -39,7 +39,7 @@ from .style import (
 )
 
 SMALL = MIN_FONT_PT
-from .timeaxis import WEEK, apply_time_axis
+from .timeaxis import MAJOR_TICKS, WEEK, apply_time_axis
 
 Refs = Mapping[str, Reference]
 
@@ -326,6 +326,12 @@ def _legend_below(
     )
 
 
+def _narrow_time_axis(ax: Axes) -> None:
+    """On a phone, "4 wk" and "12 wk" would touch: the last label goes."""
+    labels = [label for _, label in MAJOR_TICKS]
+    ax.xaxis.set_major_formatter(FixedFormatter([*labels[:-1], ""]))
+
+
 def _arm_label(p: Point, refs: Refs, what: str) -> str:
     return f"{_cite(p.study_key, refs)}: {what}"
 
@@ -399,6 +405,8 @@ def plot_onset(
         )
         ev_handles = _event_markers([ax_a], events, t, rec, refs)
         apply_time_axis(ax_a, xmax=XMAX_PLOT)
+        if narrow:
+            _narrow_time_axis(ax_a)
         _legend_below(
             ax_a,
             [*ax_a.get_legend_handles_labels()[0], _partly_handle(t), *ev_handles],
@@ -508,7 +516,12 @@ def plot_single_dose_course(
         ax.text(26, 97, "24 h to day 14 after one dose", fontsize=SMALL, color=t.text, va="top")
         apply_time_axis(ax, xmax=XMAX_PLOT)
         ax.set_ylim(0, 100)
-        ax.set_ylabel("Response, % of patients\n(score fell by at least 50%; MADRS unless marked)")
+        ax.set_ylabel(
+            "Response, % of patients\n(score fell by at least 50%"
+            + (")" if narrow else "; MADRS unless marked)")
+        )
+        if narrow:
+            _narrow_time_axis(ax)
         ax.grid(True, axis="y")
         _legend_below(
             ax,
