@@ -227,7 +227,7 @@ def save_variants(spec: Any, points: Any, stem: Path) -> dict[str, Any]:
         import matplotlib.pyplot as plt
 
         plt.close(fig)
-    stems["points"] = pickle.loads(drawn.read_bytes())  # noqa: S301 (our own build file)
+    stems["points"] = pickle.loads(drawn.read_bytes())  # our own build file
     return stems
 
 

@@ -164,9 +164,7 @@ def test_figures_follow_the_theme(book_site: BookSite, chromium: Any, viewport: 
 
 
 @pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
-def test_axe_finds_no_serious_violation(
-    book_site: BookSite, chromium: Any, viewport: str
-) -> None:
+def test_axe_finds_no_serious_violation(book_site: BookSite, chromium: Any, viewport: str) -> None:
     problems = []
     for theme in ("light", "dark"):
         with tab(chromium, viewport, theme) as page:
@@ -175,9 +173,7 @@ def test_axe_finds_no_serious_violation(
                 page.evaluate(AXE_SCRIPT)
                 # The article only: the site banner's own phone-width issue (the
                 # announcement bar scrolls) belongs to the page chrome, not the figures.
-                result = page.evaluate(
-                    "() => axe.run('article', {resultTypes: ['violations']})"
-                )
+                result = page.evaluate("() => axe.run('article', {resultTypes: ['violations']})")
                 problems += [
                     f"{name} [{theme}, {viewport}] {v['id']}: {v['help']}"
                     for v in result["violations"]

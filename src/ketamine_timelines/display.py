@@ -209,9 +209,7 @@ def responsive_html(
     body = theme_html(*wide, alt=alt, prefix="kt-w-")
     if narrow is not None:
         small = theme_html(*narrow, alt=alt, prefix="kt-n-")
-        body = (
-            f'<div class="kt-fig-wide">{body}</div>\n<div class="kt-fig-narrow">{small}</div>'
-        )
+        body = f'<div class="kt-fig-wide">{body}</div>\n<div class="kt-fig-narrow">{small}</div>'
     if caption:
         body = (
             f'<figure class="kt-figure">{body}\n'

@@ -157,9 +157,7 @@ class FigureSpec:
 
 FIGURES: dict[str, FigureSpec] = {
     "onset": FigureSpec("onset", plot_onset_headline, onset_caption, onset_alt),
-    "onset-detail": FigureSpec(
-        "onset-detail", plot_onset, onset_detail_caption, onset_detail_alt
-    ),
+    "onset-detail": FigureSpec("onset-detail", plot_onset, onset_detail_caption, onset_detail_alt),
     "single-dose": FigureSpec(
         "single-dose", plot_single_dose_course, single_dose_caption, single_dose_alt
     ),

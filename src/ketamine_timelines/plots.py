@@ -37,10 +37,9 @@ from .style import (
     colour,
     themed,
 )
-
-SMALL = MIN_FONT_PT
 from .timeaxis import MAJOR_TICKS, WEEK, apply_time_axis
 
+SMALL = MIN_FONT_PT
 Refs = Mapping[str, Reference]
 
 #: The plots stop at 16 weeks: no row lies later, and the 12-week tick stays visible.
@@ -104,7 +103,12 @@ def _linked_markers(
     rows stay on top, and link too)."""
     for p, x in zip(pts, xs, strict=True):
         (m,) = ax.plot(
-            [x], [p.value], linestyle="none", zorder=3.5, transform=transform or ax.transData, **style
+            [x],
+            [p.value],
+            linestyle="none",
+            zorder=3.5,
+            transform=transform or ax.transData,
+            **style,
         )
         m.kt_points = (p,)  # type: ignore[attr-defined]
         _link(ax, m, [p], refs, point_title(p, refs))
@@ -288,7 +292,14 @@ def _finish(fig: Figure, rec: _Recorder) -> Figure:
 def _panel_note(ax: Axes, theme: Theme, text: str) -> None:
     """A note in a panel's top right corner: what the panel does not show, and why."""
     ax.text(
-        0.99, 0.96, text, transform=ax.transAxes, ha="right", va="top", fontsize=SMALL, color=theme.text
+        0.99,
+        0.96,
+        text,
+        transform=ax.transAxes,
+        ha="right",
+        va="top",
+        fontsize=SMALL,
+        color=theme.text,
     )
 
 
@@ -818,7 +829,8 @@ def plot_onset_headline(
             if not narrow and len(name) > 30:
                 name = name.replace(" vs ", "\nvs ")
             ax.annotate(
-                f"{name}\n{comp.who}".replace(", ", ",\n") if narrow and "," in comp.who
+                f"{name}\n{comp.who}".replace(", ", ",\n")
+                if narrow and "," in comp.who
                 else f"{name}\n{comp.who}",
                 (last.hours, last.value),
                 xytext=(dx, dy),
@@ -999,7 +1011,11 @@ def plot_treatment_day(
     rec = _Recorder(refs)
     spans = treatment_day_spans(points)
     with themed(theme) as t:
-        size = (NARROW_WIDTH_IN, 1.0 + 1.15 * len(spans)) if narrow else (WIDE_WIDTH_IN, 0.9 + 0.8 * len(spans))
+        size = (
+            (NARROW_WIDTH_IN, 1.0 + 1.15 * len(spans))
+            if narrow
+            else (WIDE_WIDTH_IN, 0.9 + 0.8 * len(spans))
+        )
         fig, ax = plt.subplots(figsize=size, layout="constrained")
         fig.kt_spans = spans  # type: ignore[attr-defined]
         x0 = 10 / 60
