@@ -763,8 +763,8 @@ _LABEL_AT = {
 _LABEL_AT_NARROW = {
     "IV ketamine vs placebo": ((-9, 4), "right"),
     "Esketamine vs placebo spray": ((0, -10), "center"),
-    "Esketamine + new antidepressant vs new antidepressant": ((-14, -10), "center"),
-    "SSRI vs placebo": ((8, -48), "right"),
+    "Esketamine + new antidepressant vs new antidepressant": ((-22, -46), "center"),
+    "SSRI vs placebo": ((8, -74), "right"),
 }
 #: On a phone, these labels sit at the line's first point (there is no room at its end).
 _LABEL_FIRST_NARROW = {"Esketamine + new antidepressant vs new antidepressant"}
@@ -846,9 +846,10 @@ def plot_onset_headline(
         z.kt_reference = True  # type: ignore[attr-defined]
         ax.annotate(
             "no difference",
-            (1.0, 0),
-            xytext=(0, 3),
+            (10 * WEEK if narrow else 1.0, 0),
+            xytext=(-2 if narrow else 0, 3),
             textcoords="offset points",
+            ha="right" if narrow else "left",
             fontsize=SMALL,
             color=t.text,
         )
@@ -858,7 +859,7 @@ def plot_onset_headline(
         ax.xaxis.set_major_formatter(FixedFormatter([lab for _, lab in HEADLINE_TICKS]))
         ax.xaxis.set_minor_locator(FixedLocator([1, 4, 8, 12, 48, 72, 120, 336, 504, 1008]))
         ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.set_ylim(-14 if narrow else -3, 50)
+        ax.set_ylim(-20 if narrow else -3, 50)
         ax.set_xlabel("Time after the first dose (log scale)")
         ax.set_ylabel(
             "Extra responders per 100 people\n(drug arm minus its comparison arm)"
