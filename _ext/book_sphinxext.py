@@ -106,10 +106,14 @@ def invalidate_stale_executions(
 
 
 class TimelineFigure(SphinxDirective):
-    """Draw a figure from the data set with a function of ``ketamine_timelines.plots``.
+    """A figure of ``ketamine_timelines.figures.FIGURES``, drawn from the data set.
 
-    The light variant goes to every builder (vector PDF for LaTeX); HTML also gets the dark
-    variant, and Furo's ``only-light``/``only-dark`` classes show the one that matches.
+    The caption and alt text come from the figure registry, computed from the rows drawn
+    (``:alt:`` may override the alt text); the directive's content, if any, follows the
+    caption as the figure's legend, then a note naming the studies drawn, with citations
+    (the PDF's figure note). HTML gets the figure inline (links from each point to its
+    source work only in inline SVG), in a wide and a phone layout, each following Furo's
+    theme; the PDF and EPUB get the light, wide variant as an image.
     """
 
     required_arguments = 1
@@ -120,87 +124,110 @@ class TimelineFigure(SphinxDirective):
     }
 
     def run(self) -> list[nodes.Node]:
-        func_name = self.arguments[0]
-        if "alt" not in self.options:
-            raise self.error(
-                "timeline-figure: the :alt: option (text for screen readers) is required"
-            )
-        srcdir = Path(self.env.srcdir)
-        for name in DATA_FILES:
-            self.env.note_dependency(str(srcdir / name))
-        # Files are named by the digest of the data and the plotting code: a prose edit
-        # reuses them without importing Matplotlib (half a second), while a data edit or
-        # a change to the plots draws, and so validates, anew.
-        stem = (
-            Path(self.env.app.doctreedir) / FIGURE_DIR / f"{func_name}-{data_digest(srcdir)[:12]}"
-        )
-        stems = {theme: stem.with_name(f"{stem.name}-{theme}") for theme in FIGURE_FORMATS}
-        if not all(
-            base.with_suffix(f".{kind}").exists()
-            for theme, base in stems.items()
-            for kind in FIGURE_FORMATS[theme]
-        ):
-            self._draw(func_name, srcdir, stem)
-
-        docdir = Path(self.env.doc2path(self.env.docname)).parent
-        figure = nodes.figure(classes=["timeline-figure"])
-        for theme, stem in stems.items():
-            uri = Path(_relpath(stem, docdir)).as_posix() + ".*"
-            image = nodes.image(uri=uri, alt=self.options["alt"], classes=[f"only-{theme}"])
-            # The hidden variant is never fetched, and neither is an off-screen figure
-            # until the reader scrolls near it; its size attributes reserve the space,
-            # so the page does not jump when it loads or when the theme changes.
-            image["loading"] = "lazy"
-            image["width"], image["height"] = _svg_pixel_size(stem.with_suffix(".svg"))
-            if theme == "light":
-                figure += image
-            else:
-                only = addnodes.only(expr="html and not epub")
-                only += image
-                figure += only
-        self.set_source_info(figure)
-        if self.content:
-            holder = nodes.Element()
-            self.state.nested_parse(self.content, self.content_offset, holder)
-            first = holder[0]
-            if not isinstance(first, nodes.paragraph):
-                raise self.error("timeline-figure: the caption must be a paragraph")
-            caption = nodes.caption(first.rawsource, "", *first.children)
-            caption.source, caption.line = first.source, first.line
-            figure += caption
-            if len(holder) > 1:
-                figure += nodes.legend("", *holder[1:])
-        self.add_name(figure)
-        return [figure]
-
-    def _draw(self, func_name: str, srcdir: Path, stem: Path) -> None:
-        from ketamine_timelines import plots
         from ketamine_timelines.data import DataError, load_points
+        from ketamine_timelines.figures import FIGURES
 
-        func = getattr(plots, func_name, None)
-        if not callable(func):
-            raise self.error(f"timeline-figure: ketamine_timelines.plots has no {func_name!r}")
+        name = self.arguments[0]
+        if name not in FIGURES:
+            raise self.error(
+                f"timeline-figure: unknown figure {name!r}; the book's figures are "
+                + ", ".join(sorted(FIGURES))
+            )
+        spec = FIGURES[name]
+        srcdir = Path(self.env.srcdir)
+        for data_file in DATA_FILES:
+            self.env.note_dependency(str(srcdir / data_file))
+        for code in sorted(library_dir().glob("*.py")):  # the figure's code is an input too
+            self.env.note_dependency(str(code))
         try:
             points = load_points(srcdir / DATA_FILES[0], bib_path=srcdir / DATA_FILES[1])
         except DataError as exc:  # names the data file, line and column
             raise self.error(f"timeline-figure: {exc}") from exc
-        save_variants(lambda theme: func(points, theme=theme), stem)
+        alt = self.options.get("alt") or spec.alt(points)
+        # Files are named by the digest of the data and the plotting code: a prose edit
+        # reuses them, while a data edit or a change to the plots draws anew.
+        stem = Path(self.env.app.doctreedir) / FIGURE_DIR / f"{name}-{data_digest(srcdir)[:12]}"
+        stems = save_variants(spec, points, stem)
+
+        docdir = Path(self.env.doc2path(self.env.docname)).parent
+        figure = nodes.figure(classes=["timeline-figure"])
+        light = stems["light"]
+        image = nodes.image(
+            uri=Path(_relpath(light, docdir)).as_posix() + ".*", alt=alt, classes=["only-light"]
+        )
+        image["width"], image["height"] = _svg_pixel_size(light.with_suffix(".svg"))
+        printed = addnodes.only(expr="epub or not html")
+        printed += image
+        figure += printed
+        web = addnodes.only(expr="html and not epub")
+        web += nodes.raw("", _figure_html(stems, alt), format="html")
+        figure += web
+        self.set_source_info(figure)
+        caption = nodes.caption(spec.caption(points), spec.caption(points))
+        caption.source, caption.line = self.get_source_info()
+        figure += caption
+        holder = nodes.Element()
+        if self.content:
+            self.state.nested_parse(self.content, self.content_offset, holder)
+        keys = _study_keys(stems["points"])
+        note = "Sources: " + "; ".join(f"{{cite:t}}`{k}`" for k in keys) + "."
+        from docutils.statemachine import StringList
+
+        self.state.nested_parse(StringList([note], source=self.get_source_info()[0]), 0, holder)
+        figure += nodes.legend("", *holder.children)
+        self.add_name(figure)
+        return [figure]
 
 
-def save_variants(build: Any, stem: Path) -> dict[str, Path]:
-    """Write the light variant (SVG, PDF, PNG) and the dark one (SVG); return their stems."""
+def _study_keys(points: Any) -> list[str]:
+    from ketamine_timelines.figures import _study_keys as keys
+
+    return keys(points)
+
+
+def _figure_html(stems: dict[str, Any], alt: str) -> str:
+    from ketamine_timelines.display import responsive_html
+
+    def read(key: str) -> str:
+        return stems[key].with_suffix(".svg").read_text(encoding="utf-8")
+
+    narrow = (read("narrow-light"), read("narrow-dark")) if "narrow-light" in stems else None
+    return responsive_html((read("light"), read("dark")), narrow, alt=alt)
+
+
+def save_variants(spec: Any, points: Any, stem: Path) -> dict[str, Any]:
+    """Write the light variant (SVG, PDF, PNG), the dark one (SVG) and the phone layout in
+    both themes (SVG); return their stems and the rows drawn (``"points"``)."""
+    import pickle
+
     from ketamine_timelines.display import render
 
     stem.parent.mkdir(parents=True, exist_ok=True)
-    stems = {}
-    for theme, kinds in FIGURE_FORMATS.items():
-        base = stem.with_name(f"{stem.name}-{theme}")
+    variants = dict(FIGURE_FORMATS)
+    if spec.narrow:
+        variants.update({"narrow-light": ("svg",), "narrow-dark": ("svg",)})
+    stems: dict[str, Any] = {}
+    drawn = stem.with_name(f"{stem.name}-points.pickle")
+    for variant, kinds in variants.items():
+        base = stem.with_name(f"{stem.name}-{variant}")
+        theme = variant.removeprefix("narrow-")
         for kind in kinds:
             path = base.with_suffix(f".{kind}")
             if not path.exists():
                 options = {"dpi": 150} if kind == "png" else {}
-                path.write_bytes(render(build(theme), kind, **options))
-        stems[theme] = base
+                kw = {"narrow": True} if variant.startswith("narrow") else {}
+                fig = spec.plot(points, theme, **kw)
+                if variant == "light" and kind == "svg":
+                    drawn.write_bytes(pickle.dumps(tuple(fig.source_points)))
+                path.write_bytes(render(fig, kind, **options))
+        stems[variant] = base
+    if not drawn.exists():
+        fig = spec.plot(points, "light")
+        drawn.write_bytes(pickle.dumps(tuple(fig.source_points)))
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    stems["points"] = pickle.loads(drawn.read_bytes())  # our own build file
     return stems
 
 

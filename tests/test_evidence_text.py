@@ -148,16 +148,6 @@ def sentence_count(text: str) -> int:
     return len([s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s])
 
 
-def assert_or_known_in_notebooks(offenders: list[str], what: str) -> None:
-    """Fail for any chapter or reference page. The notebooks' figure legends and source
-    tables are being redrawn in issue 12 (the meaning of `verified`, the study labels);
-    until then their offences are reported as an expected failure, not hidden."""
-    own = [o for o in offenders if not o.startswith("notebooks/")]
-    assert not own, f"{what}:\n" + "\n".join(own)
-    if offenders:
-        pytest.xfail(f"{what} (notebook pages, issue 12):\n" + "\n".join(offenders))
-
-
 # -- Tests --------------------------------------------------------------------------------------
 
 
@@ -168,7 +158,7 @@ def test_no_compiler_notes_in_any_page(html_book: Path) -> None:
         for match in COMPILER_NOTES.finditer(text):
             start = max(match.start() - 60, 0)
             offenders.append(f"{name}: …{' '.join(text[start : match.end() + 60].split())}…")
-    assert_or_known_in_notebooks(offenders, "compilers' notes are visible to readers")
+    assert not offenders, "compilers' notes are visible to readers:\n" + "\n".join(offenders)
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
@@ -209,7 +199,9 @@ def test_crisis_line_wherever_suicidal_thoughts_are_discussed(html_book: Path) -
         text = " ".join(article.get_text(" ").split())
         if SUICIDE_TALK.search(text) and not all(line in text for line in CRISIS_LINES):
             missing.append(name)
-    assert_or_known_in_notebooks(missing, "pages mention suicidal thoughts without a crisis line")
+    assert not missing, "pages mention suicidal thoughts without a crisis line:\n" + "\n".join(
+        missing
+    )
 
 
 def regulatory_table(html_book: Path) -> Tag:

@@ -67,11 +67,10 @@ def check_traceable(fig):
     assert drawn == set(src), "source_points lists rows that were not drawn"
 
 
-def test_onset_series(points, theme):
+def test_onset_detail_series(points, theme):
     fig = plot_onset(points, theme)
-    ax_a, ax_b = fig.axes[:2]
-    for ax in (ax_a, ax_b):
-        check_time_axis(ax)
+    (ax_a,) = fig.axes
+    check_time_axis(ax_a)
     a = " ".join(labels(ax_a))
     for needle in (
         "IV ketamine, masked",
@@ -82,22 +81,15 @@ def test_onset_series(points, theme):
     ):
         assert needle in a
     assert "MADRS" in ax_a.get_ylabel() and "%" in ax_a.get_ylabel()
-    assert "MADRS points" in ax_b.get_ylabel()
-    # Panel B holds one measure family only.
-    b_pts = [
-        p
-        for ln in ax_b.get_lines()
-        for p in getattr(ln, "kt_points", ())
-        if not p.measure.startswith("time_to_")
-    ]
-    assert {(p.measure, p.scale) for p in b_pts} == {("mean_difference_vs_control", "MADRS")}
     # Onset markers come from rows, not constants.
     keys = {(p.study_key, p.measure) for p in fig.source_points}
     assert ("stassen2007", "time_to_onset_of_improvement") in keys
-    assert ("stassen2007", "time_to_response") in keys
     assert ("kishimoto2016", "time_to_peak_effect") in keys
-    assert ("kishimoto2016", "time_to_loss_of_superiority") in keys
     stassen = next(p for p in fig.source_points if p.measure == "time_to_onset_of_improvement")
+    # Stassen 2007 pooled drug AND placebo: never drawn as "antidepressant onset".
+    assert stassen.drug_class == "drug_and_placebo_pooled"
+    legend = " ".join(t.get_text() for t in ax_a.get_legend().get_texts())
+    assert "drug or placebo" in legend and "Antidepressants:" not in legend
     assert any(
         getattr(ln, "kt_points", ()) == (stassen,) and ln.get_xdata()[0] == pytest.approx(13 * 24)
         for ln in ax_a.get_lines()
@@ -111,8 +103,13 @@ def test_single_dose_course(points, theme):
     (ax,) = fig.axes
     check_time_axis(ax)
     text = " ".join(labels(ax))
-    for needle in ("Lii", "Han", "esketamine 28 mg", "esketamine 84 mg", "after repeated doses"):
+    for needle in ("Lii", "Han", "esketamine 28 mg", "esketamine 84 mg", "TRANSFORM-3", "ECT"):
         assert needle in text
+    # Each end-of-course drug arm is drawn with its trial's comparison arm.
+    ends = [p for p in fig.source_points if p.timepoint_hours >= 3 * 168]
+    for key in ("anand2023", "popova2019", "fedgchin2019", "ochsross2020"):
+        assert {p.arm for p in ends if p.study_key == key} == {"drug", "control"}, key
+    assert {p.value for p in ends if p.arm == "control"} >= {41.2, 52.0, 38.9, 13.3}
     assert "Response" in ax.get_ylabel() and "MADRS" in ax.get_ylabel()
     used = {p.study_key for p in fig.source_points}
     assert {"lii2023", "han2016", "daly2018"} <= used

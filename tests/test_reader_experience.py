@@ -47,9 +47,10 @@ def notebook_pages(book_build: Path) -> list[str]:
 
 
 def themed_figure_pages(book_build: Path) -> list[str]:
-    """The chapter with the onset figure, and every notebook page with themed figures."""
-    pages = [FIGURE_PAGE]
-    for name in notebook_pages(book_build):
+    """Pages with two themed variants of a figure (only-light/only-dark). The chapters'
+    and notebooks' figures are one inline SVG that follows the theme (test_figures_browser)."""
+    pages = []
+    for name in [FIGURE_PAGE, *notebook_pages(book_build)]:
         if soup(book_build / name).select_one("article .only-dark"):
             pages.append(name)
     return pages
@@ -274,9 +275,10 @@ def test_a_chapter_prints_like_a_page_of_the_book(
             for element in page.locator(selector).all():
                 assert not element.is_visible(), f"{selector} is printed"
         assert page.locator("article h1").is_visible()
-        figure = page.locator("figure.timeline-figure")
-        assert shown(figure.locator("img.only-light"))
-        assert not figure.locator("img.only-dark").is_visible()
+        figure = page.locator("figure.timeline-figure svg.kt-adaptive >> visible=true").first
+        assert shown(figure)
+        fill = figure.evaluate("(svg) => getComputedStyle(svg.querySelector('text')).fill")
+        assert fill == "rgb(26, 26, 26)", f"printed figure text is {fill}, not the light theme's"
         background = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
         assert background in {"rgb(255, 255, 255)", "rgba(0, 0, 0, 0)"}, background
         pdf = screenshot_dir / "chapter-print.pdf"

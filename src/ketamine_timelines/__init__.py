@@ -13,7 +13,14 @@ from __future__ import annotations
 from .bib import Reference, load_bib
 from .data import DataError, Point, load_points, select
 from .display import ThemedFigure
-from .plots import plot_onset, plot_side_effect_window, plot_single_dose_course
+from .figures import FIGURES, figure
+from .plots import (
+    plot_onset,
+    plot_onset_headline,
+    plot_side_effect_window,
+    plot_single_dose_course,
+    plot_treatment_day,
+)
 from .style import THEMES, contrast_ratio, get_theme
 from .tables import sources_table
 from .timeaxis import apply_time_axis
@@ -21,6 +28,7 @@ from .timeaxis import apply_time_axis
 __version__ = "0.1.0"
 
 __all__ = [
+    "FIGURES",
     "THEMES",
     "DataError",
     "Point",
@@ -28,12 +36,15 @@ __all__ = [
     "ThemedFigure",
     "apply_time_axis",
     "contrast_ratio",
+    "figure",
     "get_theme",
     "load_bib",
     "load_points",
     "plot_onset",
+    "plot_onset_headline",
     "plot_side_effect_window",
     "plot_single_dose_course",
+    "plot_treatment_day",
     "select",
     "sources_table",
 ]

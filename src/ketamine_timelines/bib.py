@@ -26,6 +26,7 @@ class Reference:
     title: str
     doi: str | None
     pmid: str | None
+    web: str | None = None  # `url` field: regulatory documents have no DOI or PMID
 
     @property
     def short(self) -> str:
@@ -49,7 +50,7 @@ class Reference:
             return f"https://doi.org/{self.doi}"
         if self.pmid:
             return f"https://pubmed.ncbi.nlm.nih.gov/{self.pmid}/"
-        return None
+        return self.web
 
 
 def _plain(text: str) -> str:
@@ -187,6 +188,7 @@ def _load(path: str, mtime: float) -> dict[str, Reference]:
             title=_plain(f.get("title", "")),
             doi=_doi(f.get("doi")),
             pmid=_plain(pmid) if pmid else None,
+            web=f.get("url") or None,
         )
     return refs
 

@@ -22,6 +22,7 @@ _ID = re.compile(r'\bid="([^"]+)"')
 def render(fig: Figure, fmt: str, **kw: Any) -> bytes:
     """Serialise fig deterministically (no dates, fixed ids) and close it."""
     buf = io.BytesIO()
+    titles = dict(getattr(fig, "kt_titles", {}))
     try:
         with mpl.rc_context(OUTPUT_RC):
             fig.savefig(buf, format=fmt, metadata=savefig_metadata(fmt), **kw)
@@ -29,7 +30,40 @@ def render(fig: Figure, fmt: str, **kw: Any) -> bytes:
         # Closing stops the inline backend from showing a second, unthemed copy.
         plt.close(fig)
     data = buf.getvalue()
-    return compact_svg(data.decode("utf-8")).encode("utf-8") if fmt == "svg" else data
+    if fmt != "svg":
+        return data
+    return compact_svg(link_titles(data.decode("utf-8"), titles)).encode("utf-8")
+
+
+def link_titles(svg: str, titles: dict[str, str]) -> str:
+    """Give each linked marker (``<g id=GID><a xlink:href=URL>``, written by Matplotlib for
+    an artist with ``set_gid`` and ``set_url``) a tooltip and accessible name: a
+    ``<title>`` as the link's first child. The link also gets ``href`` (SVG 2; older
+    readers use ``xlink:href``) and ``rel="noopener noreferrer"``, like every external link
+    of the book. No script: the browser shows the title on hover and keyboard focus."""
+
+    out: list[str] = []
+    pos = 0
+    for group in re.finditer(r'<g id="(ktpt\d+)">', svg):
+        title = titles.get(group.group(1))
+        link = _MPL_LINK.search(svg, group.end())
+        if title is None or link is None:
+            continue
+        url = link.group(1)
+        out += [
+            svg[pos : group.start()],
+            '<g class="kt-point">',
+            svg[group.end() : link.start()],
+            f'<a href="{url}" xlink:href="{url}" rel="noopener noreferrer">'
+            f"<title>{html.escape(title, quote=False)}</title>",
+        ]
+        pos = link.end()
+    out.append(svg[pos:])
+    return "".join(out)
+
+
+#: The link Matplotlib writes around an artist with set_url (before the artist's drawing).
+_MPL_LINK = re.compile(r'<a xlink:href="([^"]+)"(?: target="_blank")?>')
 
 
 _GEOMETRY = re.compile(r'\b(d|x|y|x1|x2|y1|y2|cx|cy|r|points|transform)="([^"]*)"')
@@ -135,10 +169,13 @@ def adaptive_svg(light: str, dark: str, *, alt: str) -> str | None:
         out.append(rest)
     svg = inline_svg("".join(out), alt=alt, prefix=f"{tag}-")
     dark_vars = ";".join(f"{name}:{dc}" for (_, dc), name in names.items())
+    # On paper the figure is always light: "initial" makes each var() use its fallback.
+    print_vars = ";".join(f"{name}:initial" for name in names.values())
     style = (
         f"<style>body[data-theme=dark] .{tag}{{{dark_vars}}}"
         f"@media (prefers-color-scheme:dark){{body:not([data-theme=light]) .{tag}"
-        f"{{{dark_vars}}}}}</style>"
+        f"{{{dark_vars}}}}}"
+        f"@media print{{html body .{tag}.{tag}{{{print_vars}}}}}</style>"
     )
     svg = svg.replace("<svg", f'<svg class="kt-adaptive {tag}"', 1)
     return svg.replace("</title>", "</title>" + style, 1)
@@ -158,32 +195,79 @@ def palette_png(png: bytes) -> bytes:
     return buf.getvalue()
 
 
-class ThemedFigure:
-    """Wrap a figure builder so a notebook output serves every builder and notebook viewer.
+def root_role(svg: str, alt: str) -> str:
+    """An SVG with links inside is a labelled group, not role="img": an image's children
+    are presentational, so its links would be hidden from keyboards and screen readers."""
+    if "<a href=" not in svg:
+        return svg
+    return svg.replace('role="img"', 'role="group"', 1)
 
-    ``build(theme)`` must return a new Figure for "light" or "dark". Rendering happens
-    once, on first use; figures are closed after rendering.
+
+def theme_html(light: str, dark: str, *, alt: str, prefix: str) -> str:
+    """One inline SVG that follows Furo's theme, or two with only-light/only-dark."""
+    single = adaptive_svg(light, dark, alt=alt)
+    if single is not None:
+        return root_role(single, alt)
+    parts = []
+    for theme, svg in (("light", light), ("dark", dark)):
+        body = root_role(inline_svg(svg, alt=alt, prefix=f"{prefix}{theme}-"), alt)
+        parts.append(f'<div class="only-{theme}">{body}</div>')
+    return "\n".join(parts)
+
+
+def responsive_html(
+    wide: tuple[str, str], narrow: tuple[str, str] | None, *, alt: str, caption: str | None = None
+) -> str:
+    """The figure's HTML: the wide layout, and a phone layout that CSS shows instead below
+    46em (``.kt-fig-wide``/``.kt-fig-narrow`` in _static/book.css); a visible caption."""
+    body = theme_html(*wide, alt=alt, prefix="kt-w-")
+    if narrow is not None:
+        small = theme_html(*narrow, alt=alt, prefix="kt-n-")
+        body = f'<div class="kt-fig-wide">{body}</div>\n<div class="kt-fig-narrow">{small}</div>'
+    if caption:
+        body = (
+            f'<figure class="kt-figure">{body}\n'
+            f'<figcaption class="kt-caption">{html.escape(caption)}</figcaption></figure>'
+        )
+    return body
+
+
+class ThemedFigure:
+    """Wrap a figure builder so notebooks get every output format.
+
+    ``build(theme)`` must return a new Figure for "light" or "dark"; ``narrow(theme)``, if
+    given, the phone layout. Rendering happens once, on first use; figures are closed
+    after rendering. The HTML output carries the caption under the figure.
     """
 
     def __init__(
-        self, build: Callable[[str], Figure], alt: str, caption: str | None = None
+        self,
+        build: Callable[[str], Figure],
+        alt: str,
+        caption: str | None = None,
+        narrow: Callable[[str], Figure] | None = None,
+        note: str | None = None,
     ) -> None:
         self.build = build
+        self.note = note
+        self.narrow = narrow
         self.alt = alt
         self.caption = caption
         self._cache: dict[str, bytes] = {}
         self.source_points: tuple[Any, ...] = ()
 
-    def _get(self, theme: str, fmt: str, **kw: Any) -> bytes:
-        key = f"{theme}.{fmt}"
+    def _get(self, theme: str, fmt: str, *, narrow: bool = False, **kw: Any) -> bytes:
+        key = f"{theme}.{fmt}.{narrow}"
         if key not in self._cache:
-            fig = self.build(theme)
-            self.source_points = getattr(fig, "source_points", self.source_points)
+            build = self.narrow if narrow and self.narrow is not None else self.build
+            fig = build(theme)
+            if not narrow:
+                self.source_points = getattr(fig, "source_points", self.source_points)
             self._cache[key] = render(fig, fmt, **kw)
         return self._cache[key]
 
-    def svg(self, theme: str = "light") -> str:
-        return self._get(theme, "svg").decode("utf-8")
+    def svg(self, theme: str = "light", *, narrow: bool = False) -> str:
+        return self._get(theme, "svg", narrow=narrow).decode("utf-8")
 
     def pdf(self) -> bytes:
         return self._get("light", "pdf")
@@ -197,15 +281,16 @@ class ThemedFigure:
             self._cache[key] = palette_png(self._get("light", "png", dpi=150))
         return self._cache[key]
 
-    def html(self) -> str:
-        single = adaptive_svg(self.svg("light"), self.svg("dark"), alt=self.alt)
-        if single is not None:
-            return single
-        parts = []
-        for theme in THEMES:
-            body = inline_svg(self.svg(theme), alt=self.alt, prefix=f"kt-{theme}-")
-            parts.append(f'<div class="only-{theme}">{body}</div>')
-        return "\n".join(parts)
+    def html(self, *, caption: bool = True) -> str:
+        wide = (self.svg("light"), self.svg("dark"))
+        narrow = (
+            (self.svg("light", narrow=True), self.svg("dark", narrow=True))
+            if self.narrow is not None
+            else None
+        )
+        return responsive_html(
+            wide, narrow, alt=self.alt, caption=self.caption if caption else None
+        )
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         # text/html: the themed inline SVG of the HTML book (notebook viewers show it only
@@ -214,11 +299,28 @@ class ThemedFigure:
         # vector figure of the PDF book (dropped from the .ipynb download, which no viewer
         # shows it in). conf.py's nb_mime_priority_overrides picks one per builder.
         return {
-            "text/html": self.html(),
+            "text/html": self.html(caption=False),
             "application/pdf": self.pdf(),
             "image/png": self.png(),
             "text/plain": self.alt,
         }
+
+    def caption_markdown(self) -> Any:
+        """The caption as a MyST paragraph: MyST-NB renders it under the figure in HTML,
+        PDF and EPUB alike (an HTML-only <figcaption> would vanish from the PDF)."""
+        from IPython.display import Markdown
+
+        text = self.caption or ""
+        if self.note:
+            text += f" Sources: {self.note}."
+        return Markdown(f":::{{container}} kt-caption\n**Figure.** {text}\n:::\n")
+
+    def show(self) -> None:
+        """Display the figure, then its caption (two outputs of one cell)."""
+        from IPython.display import display
+
+        display(self)
+        display(self.caption_markdown())
 
     def __repr__(self) -> str:
         return self.alt

@@ -14,6 +14,7 @@ Lines join visits of one trial arm only: joining different studies would invent 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -21,13 +22,24 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import FixedFormatter, FixedLocator, NullFormatter
 from matplotlib.transforms import offset_copy
 
 from .bib import Reference, load_bib
 from .data import Point, select
-from .style import LINESTYLES, MARKERS, Theme, colour, themed
-from .timeaxis import WEEK, apply_time_axis
+from .style import (
+    LINESTYLES,
+    MARKERS,
+    MIN_FONT_PT,
+    NARROW_WIDTH_IN,
+    WIDE_WIDTH_IN,
+    Theme,
+    colour,
+    themed,
+)
+from .timeaxis import MAJOR_TICKS, WEEK, apply_time_axis
 
+SMALL = MIN_FONT_PT
 Refs = Mapping[str, Reference]
 
 #: The plots stop at 16 weeks: no row lies later, and the 12-week tick stays visible.
@@ -52,10 +64,61 @@ def _cite(key: str, refs: Refs) -> str:
     return ref.short if ref is not None else key
 
 
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def point_title(p: Point, refs: Refs, *, extra: str = "") -> str:
+    """Tooltip of one plotted number: study, arm, n, time, value and where it stands."""
+    n = f", n = {p.n}" if p.n else ""
+    unit = {"%": "%", "pp": " percentage points", "points": " points", "mmHg": " mmHg"}.get(
+        p.unit, f" {p.unit}"
+    )
+    partly = " (read in a secondary source)" if p.is_partly else ""
+    return (
+        f"{_cite(p.study_key, refs)}: {p.treatment}{n}. {p.timepoint_label}: "
+        f"{_fmt(p.value)}{unit}{extra}. Source: {p.source_location}{partly}."
+    )
+
+
+def _link(ax: Axes, art: Any, pts: Sequence[Point], refs: Refs, title: str) -> None:
+    """Make a drawn marker a link to its study (DOI, else PubMed) with a tooltip; display.render
+    writes the tooltip into the SVG as the link's <title>."""
+    ref = refs.get(pts[0].study_key)
+    url = ref.url if ref is not None else None
+    if not url:
+        return
+    fig = ax.figure
+    titles = fig.__dict__.setdefault("kt_titles", {})
+    gid = f"ktpt{len(titles)}"
+    titles[gid] = title
+    art.set_gid(gid)
+    art.set_url(url)
+
+
+def _linked_markers(
+    ax: Axes, pts: Sequence[Point], xs: Sequence[float], refs: Refs, *, transform=None, **style
+) -> None:
+    """A clickable copy of each marker over the series line (open markers of partly verified
+    rows stay on top, and link too)."""
+    for p, x in zip(pts, xs, strict=True):
+        (m,) = ax.plot(
+            [x],
+            [p.value],
+            linestyle="none",
+            zorder=3.5,
+            transform=transform or ax.transData,
+            **style,
+        )
+        m.kt_points = (p,)  # type: ignore[attr-defined]
+        _link(ax, m, [p], refs, point_title(p, refs))
+
+
 class _Recorder:
     """Collects the Points a figure draws, without duplicates, in drawing order."""
 
-    def __init__(self) -> None:
+    def __init__(self, refs: Refs | None = None) -> None:
+        self.refs: Refs = refs or {}
         self.points: list[Point] = []
         self._ids: set[str] = set()
 
@@ -114,6 +177,17 @@ def _series(
         zorder=3,
     )
     ln.kt_points = tuple(pts)  # type: ignore[attr-defined]
+    _linked_markers(
+        ax,
+        pts,
+        xs,
+        rec.refs,
+        transform=tf,
+        marker=mk,
+        markersize=markersize,
+        markerfacecolor=col,
+        markeredgecolor=col,
+    )
     for p, x in zip(pts, xs, strict=False):
         iv = p.interval()
         if iv is not None:
@@ -141,6 +215,7 @@ def _series(
                 transform=tf,
             )[0]
             o.kt_points = (p,)  # type: ignore[attr-defined]
+            _link(ax, o, [p], rec.refs, point_title(p, rec.refs))
     rec.add(pts)
     return ln
 
@@ -168,6 +243,7 @@ def _event_markers(
         "ketamine_iv": "Ketamine",
         "esketamine_in": "Esketamine",
         "antidepressant_pooled": "Antidepressants",
+        "drug_and_placebo_pooled": "Improvers on a drug or placebo",
     }
     handles = []
     for p in events:
@@ -186,6 +262,7 @@ def _event_markers(
                     v, color=col, linestyle=styles[p.measure], linewidth=1.0, alpha=0.7, zorder=1
                 )
             art.kt_points = (p,)  # type: ignore[attr-defined]
+            _link(ax, art, [p], refs, point_title(p, refs))
         handles.append(
             Patch(color=col, alpha=0.3, label=label)
             if lo != hi
@@ -215,7 +292,14 @@ def _finish(fig: Figure, rec: _Recorder) -> Figure:
 def _panel_note(ax: Axes, theme: Theme, text: str) -> None:
     """A note in a panel's top right corner: what the panel does not show, and why."""
     ax.text(
-        0.99, 0.96, text, transform=ax.transAxes, ha="right", va="top", fontsize=8, color=theme.text
+        0.99,
+        0.96,
+        text,
+        transform=ax.transAxes,
+        ha="right",
+        va="top",
+        fontsize=SMALL,
+        color=theme.text,
     )
 
 
@@ -224,19 +308,39 @@ def _zero_line(ax: Axes, theme: Theme) -> None:
     z.kt_reference = True  # type: ignore[attr-defined]
 
 
+def _wrap(label: str, narrow: bool) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(label, 40 if narrow else 42)) or label
+
+
 def _legend_below(
-    ax: Axes, handles: Sequence[Any], ncol: int = 2, bbox: float = -0.16, **kw: Any
+    ax: Axes,
+    handles: Sequence[Any],
+    ncol: int = 2,
+    bbox: float = -0.16,
+    *,
+    narrow: bool = False,
+    **kw: Any,
 ) -> None:
     # Below the axes rather than beside them, so the plotting area keeps the page width.
+    handles = list(handles)
     ax.legend(
-        handles=list(handles),
+        handles=handles,
+        labels=[_wrap(h.get_label(), narrow) for h in handles],
+        ncol=1 if narrow else ncol,
         loc="upper left",
         bbox_to_anchor=(0.0, bbox),
-        ncol=ncol,
-        fontsize=7.5,
+        fontsize=SMALL,
         borderaxespad=0.0,
         **kw,
     )
+
+
+def _narrow_time_axis(ax: Axes) -> None:
+    """On a phone, "4 wk" and "12 wk" would touch: the last label goes."""
+    labels = [label for _, label in MAJOR_TICKS]
+    ax.xaxis.set_major_formatter(FixedFormatter([*labels[:-1], ""]))
 
 
 def _arm_label(p: Point, refs: Refs, what: str) -> str:
@@ -247,18 +351,20 @@ def _arm_label(p: Point, refs: Refs, what: str) -> str:
 
 
 def plot_onset(
-    points: Sequence[Point], theme: str = "light", *, refs: Refs | None = None
+    points: Sequence[Point], theme: str = "light", *, refs: Refs | None = None, narrow: bool = False
 ) -> Figure:
-    """Headline figure: how fast response appears with ketamine, esketamine and SSRIs.
+    """Detail behind the headline: response rate (MADRS-defined) by trial arm, every arm
+    drawn, with the times reported by pooled analyses as vertical markers.
 
-    Panel A: response rate (MADRS-defined) by trial arm. Panel B: drug minus control in
-    MADRS points. Both carry onset markers taken from time-to-event rows.
+    Differences from control in MADRS points came from five populations with two kinds of
+    error bar; they are in the sources table, not on a shared axis.
     """
     refs = _refs(refs)
-    rec = _Recorder()
+    rec = _Recorder(refs)
     with themed(theme) as t:
-        fig, (ax_a, ax_b) = plt.subplots(
-            2, 1, sharex=True, figsize=(8.4, 11.5), layout="constrained"
+        fig, ax_a = plt.subplots(
+            figsize=(NARROW_WIDTH_IN, 12.5) if narrow else (WIDE_WIDTH_IN, 8.8),
+            layout="constrained",
         )
         resp = select(
             points, measure="response_rate", scale="MADRS", timepoint_hours=lambda h: h > 0
@@ -270,15 +376,14 @@ def plot_onset(
         # (rows, legend text, marker): the marker tells studies of one class apart,
         # while colour and line style keep encoding the drug class.
         series = [
-            (arm("lii2023", arm="drug"), "IV ketamine, masked by anaesthesia", "o"),
-            (arm("lii2023", arm="control"), "saline, masked by anaesthesia", "v"),
-            (arm("murrough2013", arm="drug"), "IV ketamine", "h"),
+            (arm("lii2023", arm="drug"), "IV ketamine, masked by anaesthesia (n 20)", "o"),
+            (arm("lii2023", arm="control"), "saline, masked by anaesthesia (n 20)", "v"),
             (
                 arm("daly2018", treatment=lambda s: s.startswith("esketamine 84")),
-                "esketamine 84 mg + current antidepressant",
+                "esketamine 84 mg + current antidepressant (n 12)",
                 "s",
             ),
-            (arm("daly2018", arm="control"), "placebo spray + current antidepressant", "^"),
+            (arm("daly2018", arm="control"), "placebo spray + current antidepressant (n 33)", "^"),
             (arm("turkoz2021", arm="drug"), "esketamine + new SSRI/SNRI (TRANSFORM-1/2)", "p"),
             (
                 arm("turkoz2021", arm="control"),
@@ -302,75 +407,23 @@ def plot_onset(
                 _series(ax_a, pts, t, rec, f"{who}: {what}", line=False, marker="P", markersize=7)
         ax_a.set_ylim(0, 100)
         ax_a.set_ylabel("Response, % of patients\n(MADRS fell by at least 50%)")
-        ax_a.set_title("A  Response over time, by trial arm", loc="left", fontsize=11)
         ax_a.grid(True, axis="y")
-
-        diff = select(points, measure="mean_difference_vs_control", scale="MADRS")
-        # Last item: sideways offset in points, so error bars at 24 h and 4 wk do not
-        # sit on top of each other.
-        b_series = [
-            (
-                select(
-                    diff, study_key="daly2018", treatment=lambda s: s.startswith("esketamine 84")
-                ),
-                "esketamine 84 mg vs placebo spray",
-                "s",
-                0.0,
-            ),
-            (select(diff, study_key="an2021"), "intranasal (es)ketamine, meta-analysis", "8", -6.0),
-            (select(diff, study_key="canuso2018"), "esketamine, suicidal ideation", "<", 6.0),
-            (select(diff, study_key="fu2020"), "esketamine, suicidal ideation", ">", 12.0),
-            (select(diff, study_key="popova2019"), "esketamine + new SSRI/SNRI", "p", 0.0),
-            (select(diff, study_key="lii2023"), "IV ketamine, masked (days 1-3)", "o", 0.0),
-            (select(diff, study_key="jelovac2025"), "IV ketamine x8, inpatients", "X", 6.0),
-        ]
-        for pts, what, mk, dodge in b_series:
-            if pts:
-                _series(
-                    ax_b,
-                    pts,
-                    t,
-                    rec,
-                    _arm_label(pts[0], refs, what),
-                    line=len(pts) > 1,
-                    marker=mk,
-                    dodge_points=dodge,
-                )
-        _zero_line(ax_b, t)
-        ax_b.set_ylabel("Drug minus control, MADRS points\n(below 0 = drug better)")
-        ax_b.set_title("B  Difference from the control arm (MADRS only)", loc="left", fontsize=11)
-        ax_b.grid(True, axis="y")
-        ax_b.text(
-            0.01,
-            0.03,
-            "SSRI-versus-placebo differences were reported in HDRS "
-            "points, not MADRS,\nso they are not drawn on this axis.",
-            transform=ax_b.transAxes,
-            fontsize=8,
-            color=t.text,
-            va="bottom",
-        )
 
         events = select(
             points,
             study_key={"kishimoto2016", "stassen2007"},
             measure=lambda m: m.startswith("time_to_"),
         )
-        ev_handles = _event_markers([ax_a, ax_b], events, t, rec, refs)
-        apply_time_axis(ax_b, xmax=XMAX_PLOT)
-        ax_a.tick_params(labelbottom=True)
-        ax_a.set_xlabel(ax_b.get_xlabel())
-
-        _legend_below(ax_a, [*ax_a.get_legend_handles_labels()[0], _partly_handle(t)], ncol=1)
-        _legend_below(ax_b, ax_b.get_legend_handles_labels()[0])
-        fig.legend(
-            handles=ev_handles,
-            loc="outside lower left",
-            ncol=1,
-            fontsize=7.5,
-            title="Onset markers from pooled analyses (shaded = range)",
-            title_fontsize=8,
-            alignment="left",
+        ev_handles = _event_markers([ax_a], events, t, rec, refs)
+        apply_time_axis(ax_a, xmax=XMAX_PLOT)
+        if narrow:
+            _narrow_time_axis(ax_a)
+        _legend_below(
+            ax_a,
+            [*ax_a.get_legend_handles_labels()[0], _partly_handle(t), *ev_handles],
+            ncol=2,
+            bbox=-0.1 if narrow else -0.12,
+            narrow=narrow,
         )
         return _finish(fig, rec)
 
@@ -379,14 +432,17 @@ def plot_onset(
 
 
 def plot_single_dose_course(
-    points: Sequence[Point], theme: str = "light", *, refs: Refs | None = None
+    points: Sequence[Point], theme: str = "light", *, refs: Refs | None = None, narrow: bool = False
 ) -> Figure:
     """What happens after one dose (24 h to day 14), with results after repeated doses
     drawn as end markers for comparison."""
     refs = _refs(refs)
-    rec = _Recorder()
+    rec = _Recorder(refs)
     with themed(theme) as t:
-        fig, ax = plt.subplots(figsize=(8.4, 8.4), layout="constrained")
+        fig, ax = plt.subplots(
+            figsize=(NARROW_WIDTH_IN, 10.5) if narrow else (WIDE_WIDTH_IN, 8.4),
+            layout="constrained",
+        )
         resp = select(points, measure="response_rate", timepoint_hours=lambda h: h > 0)
         _series(
             ax,
@@ -434,35 +490,56 @@ def plot_single_dose_course(
             rec,
             f"{_cite('daly2018', refs)}: placebo spray",
         )
-        # Repeated-dosing results: one end-of-course point per trial, never joined.
-        ends = select(resp, study_key={"anand2023", "popova2019", "fedgchin2019"}, arm="drug")
-        for p in sorted(ends, key=lambda p: (p.study_key, p.treatment)):
+        # Repeated-dosing results: one end-of-course point per arm, never joined; each
+        # trial's comparison arm (diamond) beside its drug arm (star).
+        ends = select(
+            resp,
+            study_key={"anand2023", "popova2019", "fedgchin2019", "ochsross2020"},
+        )
+        trial = {
+            "anand2023": "ELEKT-D",
+            "popova2019": "TRANSFORM-2",
+            "fedgchin2019": "TRANSFORM-1",
+            "ochsross2020": "TRANSFORM-3, 65+",
+        }
+        for p in sorted(ends, key=lambda p: (p.study_key, p.arm != "drug", p.treatment)):
             scale = "" if p.scale == "MADRS" else f", {p.scale.replace('_', '-')}"
-            what = (
-                "IV ketamine x6 over 3 wk"
-                if p.drug_class == "ketamine_iv"
-                else p.treatment.split(" + ")[0]
-            )
+            if p.drug_class == "ketamine_iv":
+                what = "IV ketamine x6 over 3 wk"
+            elif p.arm == "control":
+                what = "ECT" if p.drug_class == "other" else "new antidepressant + placebo"
+            else:
+                what = p.treatment.split(" + ")[0].replace(" intranasal", "")
             _series(
                 ax,
                 [p],
                 t,
                 rec,
-                f"{_cite(p.study_key, refs)}: {what}{scale} (after repeated doses)",
+                f"{_cite(p.study_key, refs)} ({trial[p.study_key]}): {what}{scale}",
                 line=False,
-                marker="*",
-                markersize=11,
+                marker="*" if p.arm == "drug" else "D",
+                markersize=11 if p.arm == "drug" else 7,
+                dodge_points=0.0 if p.arm == "drug" else 7.0,
             )
         ax.axvspan(
             24, 14 * 24, color=t.muted, alpha=0.08, zorder=0, linewidth=0
         ).kt_reference = True  # type: ignore[attr-defined]
-        ax.text(26, 97, "24 h to day 14 after one dose", fontsize=8, color=t.text, va="top")
+        ax.text(26, 97, "24 h to day 14 after one dose", fontsize=SMALL, color=t.text, va="top")
         apply_time_axis(ax, xmax=XMAX_PLOT)
         ax.set_ylim(0, 100)
-        ax.set_ylabel("Response, % of patients\n(score fell by at least 50%; MADRS unless marked)")
+        ax.set_ylabel(
+            "Response, % of patients\n(score fell by at least 50%"
+            + (")" if narrow else "; MADRS unless marked)")
+        )
+        if narrow:
+            _narrow_time_axis(ax)
         ax.grid(True, axis="y")
         _legend_below(
-            ax, [*ax.get_legend_handles_labels()[0], _partly_handle(t)], ncol=1, bbox=-0.1
+            ax,
+            [*ax.get_legend_handles_labels()[0], _partly_handle(t)],
+            ncol=2,
+            bbox=-0.1,
+            narrow=narrow,
         )
         return _finish(fig, rec)
 
@@ -476,7 +553,7 @@ def plot_side_effect_window(
     """Blood pressure and dissociation after a dose, set against the weeks-long onset
     window of conventional antidepressants. Points only: no source gives a curve."""
     refs = _refs(refs)
-    rec = _Recorder()
+    rec = _Recorder(refs)
     with themed(theme) as t:
         fig, (ax_a, ax_b) = plt.subplots(
             2, 1, figsize=(8.4, 9.6), layout="constrained", height_ratios=(1.5, 1)
@@ -575,3 +652,426 @@ def plot_side_effect_window(
             ax_b, [*ax_b.get_legend_handles_labels()[0], _partly_handle(t)], ncol=1, bbox=-0.22
         )
         return _finish(fig, rec)
+
+
+# ---------------------------------------------------------------- headline figure
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Drug arm minus its own comparison arm, in responders per 100 people, at one time."""
+
+    hours: float
+    value: float
+    rows: tuple[Point, ...]  # (drug, comparator), or one row that is itself a difference
+    n: int | None  # people in both arms, when the source gives both
+
+    @property
+    def label(self) -> str:
+        return self.rows[0].timepoint_label
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One drug against its own comparator, in one trial or one pooled analysis."""
+
+    name: str  # direct label on the line
+    short: str  # the same on a phone
+    who: str  # trials and people, under the label
+    drug_class: str
+    gaps: tuple[Gap, ...]
+
+
+def _pair_gaps(drug: Sequence[Point], control: Sequence[Point]) -> tuple[Gap, ...]:
+    ctl = {p.timepoint_hours: p for p in control}
+    gaps = []
+    for d in sorted(drug, key=lambda p: p.timepoint_hours):
+        c = ctl.get(d.timepoint_hours)
+        if c is None:
+            continue
+        n = d.n + c.n if d.n and c.n else None
+        gaps.append(Gap(d.timepoint_hours, round(d.value - c.value, 1), (d, c), n))
+    return tuple(gaps)
+
+
+def onset_comparisons(points: Sequence[Point]) -> list[Comparison]:
+    """The headline figure's data: each drug against its own comparator, from the rows.
+
+    Kept apart from the drawing so that captions and alt text (figures.py) compute their
+    numbers from exactly what is drawn.
+    """
+    resp = select(points, measure="response_rate")
+    out = []
+    dean_k = select(resp, study_key="dean2021", drug_class="ketamine_iv", n=185)
+    dean_p = select(resp, study_key="dean2021", drug_class="placebo")
+    if dean_k and dean_p:
+        d, c = dean_k[0], dean_p[0]
+        out.append(
+            Comparison(
+                "IV ketamine vs placebo",
+                "IV ketamine\nvs placebo",
+                "7 trials, 185 people",
+                "ketamine_iv",
+                (Gap(d.timepoint_hours, round(d.value - c.value, 1), (d, c), d.n),),
+            )
+        )
+    esk = select(resp, study_key="daly2018", treatment=lambda s: s.startswith("esketamine 84"))
+    pbo = select(resp, study_key="daly2018", arm="control")
+    if esk and pbo:
+        gaps = _pair_gaps(esk, pbo)
+        out.append(
+            Comparison(
+                "Esketamine vs placebo spray",
+                "Esketamine\nvs placebo",
+                f"1 small trial, {gaps[0].n} people",
+                "esketamine_in",
+                gaps,
+            )
+        )
+    tk = select(resp, study_key="turkoz2021")
+    gaps = _pair_gaps(select(tk, arm="drug"), select(tk, arm="control"))
+    if gaps:
+        out.append(
+            Comparison(
+                "Esketamine + new antidepressant vs new antidepressant",
+                "Esketamine + new AD\nvs new AD",
+                f"2 trials, {max(g.n or 0 for g in gaps)} people",
+                "esketamine_in",
+                gaps,
+            )
+        )
+    ssri = select(
+        points, study_key="taylor2006", measure="rate_difference_vs_control", scale="HDRS"
+    )
+    if ssri:
+        gaps = tuple(
+            Gap(p.timepoint_hours, p.value, (p,), p.n)
+            for p in sorted(ssri, key=lambda p: p.timepoint_hours)
+        )
+        out.append(Comparison("SSRI vs placebo", "SSRI vs placebo", "5 trials", "ssri_snri", gaps))
+    return out
+
+
+HEADLINE_TICKS = ((2.0, "2 hours"), (24.0, "1 day"), (WEEK, "1 week"), (4 * WEEK, "4 weeks"))
+#: (x offset, y offset) of each direct label from the line's last point, in points.
+_LABEL_AT = {
+    "IV ketamine vs placebo": ((-8, 10), "right"),
+    "Esketamine vs placebo spray": ((10, 2), "left"),
+    "Esketamine + new antidepressant vs new antidepressant": ((-6, 12), "right"),
+    "SSRI vs placebo": ((8, -14), "left"),
+}
+_LABEL_AT_NARROW = {
+    "IV ketamine vs placebo": ((-9, 4), "right"),
+    "Esketamine vs placebo spray": ((0, -10), "center"),
+    "Esketamine + new antidepressant vs new antidepressant": ((-22, -46), "center"),
+    "SSRI vs placebo": ((8, -74), "right"),
+}
+#: On a phone, these labels sit at the line's first point (there is no room at its end).
+_LABEL_FIRST_NARROW = {"Esketamine + new antidepressant vs new antidepressant"}
+
+
+def _marker_size(n: int | None) -> float:
+    """Marker diameter grows with the square root of the people behind the number."""
+    return 6.0 if not n else 4.5 + n**0.5 / 2.4
+
+
+def plot_onset_headline(
+    points: Sequence[Point],
+    theme: str = "light",
+    *,
+    refs: Refs | None = None,
+    narrow: bool = False,
+) -> Figure:
+    """How fast, compared with what: each drug's lead over its own comparator over time.
+
+    One axis, one measure (extra responders per 100 people, drug arm minus its comparison
+    arm), lines labelled where they end, marker area by the number of people.
+    """
+    refs = _refs(refs)
+    rec = _Recorder(refs)
+    comps = onset_comparisons(points)
+    with themed(theme) as t:
+        size = (NARROW_WIDTH_IN, 5.6) if narrow else (WIDE_WIDTH_IN, 4.9)
+        fig, ax = plt.subplots(figsize=size, layout="constrained")
+        fig.kt_comparisons = comps  # type: ignore[attr-defined]
+        where = _LABEL_AT_NARROW if narrow else _LABEL_AT
+        for comp in comps:
+            col = colour(t, comp.drug_class)
+            style = {"ssri_snri": "-.", "ketamine_iv": "-"}.get(comp.drug_class, "--")
+            if "new antidepressant" in comp.name:
+                style = "-"
+            xs = [g.hours for g in comp.gaps]
+            ys = [g.value for g in comp.gaps]
+            (ln,) = ax.plot(xs, ys, color=col, linestyle=style, linewidth=2.0, zorder=3)
+            ln.kt_points = tuple(p for g in comp.gaps for p in g.rows)  # type: ignore[attr-defined]
+            ln.kt_values = tuple(ys)  # type: ignore[attr-defined]
+            ln.set_label(comp.name)
+            for g in comp.gaps:
+                partly = any(p.is_partly for p in g.rows)
+                (m,) = ax.plot(
+                    [g.hours],
+                    [g.value],
+                    linestyle="none",
+                    marker="o" if comp.drug_class != "ssri_snri" else "D",
+                    markersize=_marker_size(g.n),
+                    markerfacecolor=t.background if partly else col,
+                    markeredgecolor=col,
+                    markeredgewidth=1.6,
+                    zorder=4,
+                )
+                m.kt_points = g.rows  # type: ignore[attr-defined]
+                m.kt_values = (g.value, *([g.n] if g.n else []))  # type: ignore[attr-defined]
+                _link(ax, m, g.rows, refs, gap_title(comp, g, refs))
+                rec.add(g.rows)
+            (dx, dy), ha = where.get(comp.name, ((8, 0), "left"))
+            last = comp.gaps[0 if narrow and comp.name in _LABEL_FIRST_NARROW else -1]
+            name = comp.short if narrow else comp.name
+            if not narrow and len(name) > 30:
+                name = name.replace(" vs ", "\nvs ")
+            ax.annotate(
+                f"{name}\n{comp.who}".replace(", ", ",\n")
+                if narrow and "," in comp.who
+                else f"{name}\n{comp.who}",
+                (last.hours, last.value),
+                xytext=(dx, dy),
+                textcoords="offset points",
+                ha=ha,
+                va="bottom" if dy >= 0 else "top",
+                fontsize=SMALL + 0.5,
+                color=col,
+                fontweight="bold",
+                linespacing=1.15,
+            )
+        z = ax.axhline(0, color=t.muted, linewidth=1.0, zorder=1)
+        z.kt_reference = True  # type: ignore[attr-defined]
+        ax.annotate(
+            "no difference",
+            (10 * WEEK if narrow else 1.0, 0),
+            xytext=(-2 if narrow else 0, 3),
+            textcoords="offset points",
+            ha="right" if narrow else "left",
+            fontsize=SMALL,
+            color=t.text,
+        )
+        ax.set_xscale("log")
+        ax.set_xlim(0.9, 10 * WEEK)
+        ax.xaxis.set_major_locator(FixedLocator([h for h, _ in HEADLINE_TICKS]))
+        ax.xaxis.set_major_formatter(FixedFormatter([lab for _, lab in HEADLINE_TICKS]))
+        ax.xaxis.set_minor_locator(FixedLocator([1, 4, 8, 12, 48, 72, 120, 336, 504, 1008]))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_ylim(-20 if narrow else -3, 50)
+        ax.set_xlabel("Time after the first dose (log scale)")
+        ax.set_ylabel(
+            "Extra responders per 100 people\n(drug arm minus its comparison arm)"
+            if not narrow
+            else "Extra responders per 100\n(drug minus comparison)"
+        )
+        ax.grid(True, axis="y")
+        ax.text(
+            0.0,
+            1.02,
+            "Marker area: number of people. Open markers: read in a secondary source.",
+            transform=ax.transAxes,
+            fontsize=SMALL,
+            color=t.text,
+            va="bottom",
+            wrap=True,
+        ) if not narrow else ax.text(
+            0.0,
+            1.02,
+            "Marker area: number of people.\nOpen: read in a secondary source.",
+            transform=ax.transAxes,
+            fontsize=SMALL,
+            color=t.text,
+            va="bottom",
+        )
+        return _finish(fig, rec)
+
+
+def gap_title(comp: Comparison, g: Gap, refs: Refs) -> str:
+    """Tooltip of one headline point: both arms, n, time, the difference, the source."""
+    study = "; ".join(dict.fromkeys(_cite(p.study_key, refs) for p in g.rows))
+    where = "; ".join(dict.fromkeys(p.source_location for p in g.rows))
+    if len(g.rows) == 2:
+        d, c = g.rows
+        arms = (
+            f"{d.treatment} {_fmt(d.value)}% (n = {d.n}) vs {c.treatment} {_fmt(c.value)}% "
+            f"(n = {c.n})"
+        )
+    else:
+        arms = g.rows[0].treatment + " vs placebo"
+    partly = " (read in a secondary source)" if any(p.is_partly for p in g.rows) else ""
+    return (
+        f"{study}, {comp.name}: {g.label}: {_fmt(g.value)} more responders per 100 people. "
+        f"{arms}. Source: {where}{partly}."
+    )
+
+
+# ---------------------------------------------------------------- treatment day
+
+
+@dataclass(frozen=True)
+class Span:
+    """One bar of the treatment-day figure: from start to end hours, a marker at peak."""
+
+    name: str
+    who: str
+    drug_class: str
+    start: float
+    end: float | None
+    peak: float | None
+    rows: tuple[Point, ...]
+
+
+def treatment_day_spans(points: Sequence[Point]) -> list[Span]:
+    """What sources report about timing after a dose, and the SSRI onset window."""
+    out = []
+    label = select(points, study_key="fda_spravato_label")
+    peak = select(label, measure="time_to_peak_effect")
+    last = select(label, measure="time_to_adverse_event_resolution")
+    if peak and last:
+        out.append(
+            Span(
+                f"Blood pressure up: peaks at {_fmt(peak[0].value)} min, lasts about "
+                f"{_fmt(last[0].value)} h",
+                "esketamine label",
+                "esketamine_in",
+                0.0,
+                last[0].event_hours()[0],
+                peak[0].event_hours()[0],
+                (peak[0], last[0]),
+            )
+        )
+    ae = select(points, study_key="popova2019", measure="time_to_adverse_event_resolution")
+    if ae:
+        out.append(
+            Span(
+                f"Side effects such as dissociation: mostly gone by {_fmt(ae[0].value)} h",
+                "TRANSFORM-2 trial",
+                "esketamine_in",
+                0.0,
+                ae[0].event_hours()[0],
+                None,
+                (ae[0],),
+            )
+        )
+    bp = select(points, study_key="yale_bp2024", measure="mean_change", scale="SBP")
+    if bp:
+        p = bp[0]
+        out.append(
+            Span(
+                f"IV ketamine: systolic pressure peaks {_fmt(p.value)} mmHg higher at 40 min",
+                f"clinic records, {p.n} patients",
+                "ketamine_iv",
+                0.0,
+                None,
+                p.timepoint_hours,
+                (p,),
+            )
+        )
+    ssri = sorted(
+        select(points, study_key="taylor2006", measure="rate_difference_vs_control"),
+        key=lambda p: p.timepoint_hours,
+    )
+    if ssri:
+        out.append(
+            Span(
+                f"SSRI: ahead of placebo from week {_fmt(ssri[0].timepoint_hours / WEEK)}, "
+                f"gap still growing at week {_fmt(ssri[-1].timepoint_hours / WEEK)}",
+                "5 trials",
+                "ssri_snri",
+                ssri[0].timepoint_hours,
+                ssri[-1].timepoint_hours,
+                None,
+                tuple(ssri),
+            )
+        )
+    return out
+
+
+DAY_TICKS = (
+    (10 / 60, "10 min"),
+    (40 / 60, "40 min"),
+    (4.0, "4 hours"),
+    (24.0, "1 day"),
+    (WEEK, "1 week"),
+    (6 * WEEK, "6 weeks"),
+)
+
+
+def plot_treatment_day(
+    points: Sequence[Point],
+    theme: str = "light",
+    *,
+    refs: Refs | None = None,
+    narrow: bool = False,
+) -> Figure:
+    """Side effects last hours; SSRI benefit builds over weeks: one log time axis, one bar
+    per reported time course, each bar a link to its source."""
+    refs = _refs(refs)
+    rec = _Recorder(refs)
+    spans = treatment_day_spans(points)
+    with themed(theme) as t:
+        size = (
+            (NARROW_WIDTH_IN, 1.0 + 1.15 * len(spans))
+            if narrow
+            else (WIDE_WIDTH_IN, 0.9 + 0.8 * len(spans))
+        )
+        fig, ax = plt.subplots(figsize=size, layout="constrained")
+        fig.kt_spans = spans  # type: ignore[attr-defined]
+        x0 = 10 / 60
+        for i, sp in enumerate(spans):
+            y = len(spans) - 1 - i
+            col = colour(t, sp.drug_class)
+            if sp.end is not None:
+                start = max(sp.start, x0)
+                (bar,) = ax.plot(
+                    [start, sp.end], [y, y], color=col, linewidth=9, solid_capstyle="butt", zorder=2
+                )
+                bar.kt_points = sp.rows  # type: ignore[attr-defined]
+                _link(ax, bar, sp.rows, refs, span_title(sp, refs))
+            if sp.peak is not None:
+                (m,) = ax.plot(
+                    [sp.peak],
+                    [y],
+                    linestyle="none",
+                    marker="v",
+                    markersize=12,
+                    color=col,
+                    markeredgecolor=t.text,
+                    zorder=3,
+                )
+                m.kt_points = sp.rows  # type: ignore[attr-defined]
+                _link(ax, m, sp.rows, refs, span_title(sp, refs))
+            ax.annotate(
+                f"{sp.name} ({sp.who})" if not narrow else f"{sp.name}\n({sp.who})",
+                (x0, y),
+                xytext=(0, 9),
+                textcoords="offset points",
+                ha="left",
+                va="bottom",
+                fontsize=SMALL + 0.5,
+                color=t.text,
+                wrap=narrow,
+            )
+            rec.add(sp.rows)
+        ax.set_xscale("log")
+        ax.set_xlim(x0 * 0.9, 8 * WEEK)
+        ax.set_ylim(-0.6, len(spans) - 0.1 + (0.5 if narrow else 0.2))
+        ticks = DAY_TICKS if not narrow else tuple(DAY_TICKS[i] for i in (1, 2, 3, 4, 5))
+        ax.xaxis.set_major_locator(FixedLocator([h for h, _ in ticks]))
+        ax.xaxis.set_major_formatter(FixedFormatter([lab for _, lab in ticks]))
+        ax.xaxis.set_minor_locator(FixedLocator([]))
+        ax.set_yticks([])
+        ax.spines["left"].set_visible(False)
+        ax.set_xlabel("Time after a dose (log scale)")
+        ax.grid(True, axis="x")
+        return _finish(fig, rec)
+
+
+def span_title(sp: Span, refs: Refs) -> str:
+    study = _cite(sp.rows[0].study_key, refs)
+    values = "; ".join(f"{p.timepoint_label}: {_fmt(p.value)} {p.unit}" for p in sp.rows)
+    where = "; ".join(dict.fromkeys(p.source_location for p in sp.rows))
+    partly = " (read in a secondary source)" if any(p.is_partly for p in sp.rows) else ""
+    return f"{study}: {sp.name}. {values}. Source: {where}{partly}."

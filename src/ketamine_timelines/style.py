@@ -52,6 +52,7 @@ THEMES: dict[str, Theme] = {
             "esketamine_in": OKABE_ITO["blue"],
             "ssri_snri": OKABE_ITO["bluish_green"],
             "antidepressant_pooled": OKABE_ITO["bluish_green"],
+            "drug_and_placebo_pooled": "#6b6b6b",
             "placebo": OKABE_ITO["black"],
             "active_placebo": OKABE_ITO["black"],
             "other": OKABE_ITO["black"],
@@ -68,6 +69,7 @@ THEMES: dict[str, Theme] = {
             "esketamine_in": OKABE_ITO["sky_blue"],
             "ssri_snri": OKABE_ITO["bluish_green"],
             "antidepressant_pooled": OKABE_ITO["bluish_green"],
+            "drug_and_placebo_pooled": "#9a9a9a",
             "placebo": "#e6e6e6",
             "active_placebo": "#e6e6e6",
             "other": "#e6e6e6",
@@ -81,6 +83,7 @@ MARKERS = {
     "esketamine_in": "s",
     "ssri_snri": "D",
     "antidepressant_pooled": "d",
+    "drug_and_placebo_pooled": "X",
     "placebo": "v",
     "active_placebo": "^",
     "other": "P",
@@ -91,6 +94,7 @@ LINESTYLES = {
     "esketamine_in": "--",
     "ssri_snri": "-.",
     "antidepressant_pooled": "-.",
+    "drug_and_placebo_pooled": ":",
     "placebo": ":",
     "active_placebo": ":",
     "other": ":",
@@ -134,12 +138,27 @@ OUTPUT_RC: dict[str, Any] = {
 }
 
 
+#: Figure text is at least this many points. Wide figures are 8.4 in (605 pt) wide and
+#: shown about 742 CSS px wide (1.23 px/pt); narrow ones 4.2 in (302 pt) on a phone's
+#: ~350 px column (1.16 px/pt): 9 pt is 10.4 CSS px or more on both.
+MIN_FONT_PT = 9.0
+WIDE_WIDTH_IN = 8.4
+NARROW_WIDTH_IN = 4.2
+#: Text is SVG <text>; a reader without DejaVu Sans gets another sans-serif, never a serif.
+FONT_FAMILY = ["DejaVu Sans", "Bitstream Vera Sans", "Arial", "Helvetica", "sans-serif"]
+
+
 def rc_params(theme: str | Theme) -> dict[str, Any]:
     t = get_theme(theme)
     return {
         **OUTPUT_RC,
-        "font.family": "DejaVu Sans",
+        "font.family": "sans-serif",
+        "font.sans-serif": FONT_FAMILY,
         "font.size": 10,
+        "axes.titlesize": 11,
+        "axes.labelsize": 10,
+        "xtick.labelsize": MIN_FONT_PT + 0.5,
+        "ytick.labelsize": MIN_FONT_PT + 0.5,
         "figure.facecolor": t.background,
         "savefig.facecolor": t.background,
         "axes.facecolor": t.background,
@@ -154,7 +173,8 @@ def rc_params(theme: str | Theme) -> dict[str, Any]:
         "grid.color": t.muted,
         "grid.alpha": 0.35,
         "legend.frameon": False,
-        "legend.fontsize": 8.5,
+        "legend.fontsize": MIN_FONT_PT,
+        "legend.title_fontsize": MIN_FONT_PT,
         "path.simplify": False,
     }
 

@@ -54,10 +54,11 @@ def sources_table(
 
     lines = [
         f"```{{table}} {caption}",
+        ":class: kt-sources",
         *([f":name: {name}"] if name else []),
         "",
-        "| Study | Design | Size | Population | Scales | Where in the source | Link |",
-        "|---|---|---|---|---|---|---|",
+        "| Study | Design, size and people | Where in the source | Link |",
+        "|---|---|---|---|",
     ]
     for key in order:
         rows = [p for p in pts if p.study_key == key]
@@ -69,23 +70,22 @@ def sources_table(
         where = sorted({p.source_location for p in rows})
         partly = sum(p.is_partly for p in rows)
         if partly:
-            where.append(f"{partly} of {len(rows)} numbers partly verified (secondary source)")
+            where.append(f"{partly} of {len(rows)} numbers read in a secondary source")
         ref = refs.get(key)
         link = (
-            f"[{'doi:' + ref.doi if ref.doi else 'PubMed'}]({ref.url})"
+            f"[{'DOI' if ref.doi else 'PubMed' if ref.pmid else 'label'}]({ref.url})"
             if ref and ref.url
-            else "no DOI recorded"
+            else "no link recorded"
         )
+        scale_words = ", ".join(scales)
+        what = f"{design}; {size}; {'; '.join(pops)}" + (f"; {scale_words}" if scale_words else "")
         lines.append(
             "| "
             + " | ".join(
                 _cell(c)
                 for c in (
                     f"{{cite:t}}`{key}`",
-                    design,
-                    size,
-                    "; ".join(pops),
-                    ", ".join(scales) or "none",
+                    what,
                     "; ".join(where),
                     link,
                 )
