@@ -280,7 +280,7 @@ def _partly_handle(theme: Theme) -> Line2D:
         marker="o",
         markerfacecolor=theme.background,
         markeredgecolor=theme.text,
-        label="open marker: number read in a secondary source (partly verified)",
+        label="open marker: number read in a secondary source",
     )
 
 
