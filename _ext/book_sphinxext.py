@@ -234,7 +234,8 @@ class BookDownloadRole(SphinxRole):
     """``{book-download}`pdf```: a link to the built PDF or EPUB, when one has been built.
 
     The HTML book never links to a file that is not there: without a PDF (no TeX Live on
-    this machine), the role says how to build one instead.
+    this machine), the role says how to build one instead. In the EPUB, which a reader
+    has already downloaded, the role points to the web edition (``html_baseurl``).
     """
 
     def run(self) -> tuple[list[nodes.Node], list[nodes.system_message]]:
@@ -246,7 +247,15 @@ class BookDownloadRole(SphinxRole):
             return [], [msg]
         source = _download_source(self.config, kind)
         label = f"Download the {DOWNLOAD_LABELS[kind]}"
-        if self.env.app.builder.name not in WEB_BUILDERS or not source.exists():
+        if self.env.app.builder.name not in WEB_BUILDERS:
+            # The EPUB (and any other edition) has no downloads of its own: its readers
+            # get them from the web edition, at its address.
+            base = self.config.html_baseurl
+            text = f"{DOWNLOAD_LABELS[kind]}: from the web edition, {base}"
+            ref = nodes.reference(base, base, refuri=base, classes=["book-download-web"])
+            lead = f"{DOWNLOAD_LABELS[kind]}: from the web edition, "
+            return [nodes.inline(text, "", nodes.Text(lead), ref)], []
+        if not source.exists():
             text = f"{DOWNLOAD_LABELS[kind]}: build it with nox -s {kind}"
             return [nodes.inline(text, text, classes=["book-download-missing"])], []
         depth = self.env.docname.count("/")
