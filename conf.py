@@ -336,8 +336,9 @@ epub_description = (
     "and anxiety: an evidence-based book for patients, families, students and clinicians. "
     "Educational resource, not medical advice."
 )
-# Tables and figures fit an e-reader's screen (_static/epub.css).
-epub_css_files = ["epub.css"]
+epub_contributor = author
+# Tables and figures fit an e-reader's screen (after the theme's own epub.css).
+epub_css_files = ["book-epub.css"]
 # Sphinx writes epub_uid both as the OPF identifier's XML id and as the NCX uid, which
 # epubcheck requires to equal the identifier's value: one NCName serves as both.
 epub_identifier = epub_uid = "ketamine-for-mental-health-5b8f3c62"
