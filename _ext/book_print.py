@@ -125,9 +125,8 @@ class FitTablesToPage(SphinxPostTransform):
             if widths is None:
                 continue
             total = sum(widths)
-            spec = "".join(
-                r">{\RaggedRight\arraybackslash}\X{%d}{%d}" % (w, total) for w in widths
-            )
+            cell = r">{\RaggedRight\arraybackslash}\X"
+            spec = "".join(f"{cell}{{{w}}}{{{total}}}" for w in widths)
             parent.insert(index, addnodes.tabular_col_spec(spec=spec))
 
 
@@ -150,11 +149,7 @@ class OneBibliography(SphinxPostTransform):
         docname = self.config.book_bibliography_doc
         lists = [n for n in self.document.children if isinstance(n, thebibliography)]
         chapter = next(
-            (
-                n
-                for n in self.document.findall(addnodes.start_of_file)
-                if n["docname"] == docname
-            ),
+            (n for n in self.document.findall(addnodes.start_of_file) if n["docname"] == docname),
             None,
         )
         if not lists or chapter is None:
@@ -193,10 +188,8 @@ class DropDeveloperInstructions(SphinxPostTransform):
         for literal in list(self.document.findall(nodes.literal)):
             if not literal.astext().startswith("nox -s"):
                 continue
-            block = next(
-                (a for a in _ancestors(literal) if isinstance(a, (nodes.list_item, nodes.paragraph))),
-                None,
-            )
+            kinds = (nodes.list_item, nodes.paragraph)
+            block = next((a for a in _ancestors(literal) if isinstance(a, kinds)), None)
             if block is not None and block.parent is not None:
                 block.parent.remove(block)
 

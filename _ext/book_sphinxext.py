@@ -364,6 +364,22 @@ def drop_late_css_from_epub(
         _keep_assets(context, lambda name: "mystnb." not in name)
 
 
+def exclude_late_css_from_epub(app: Sphinx) -> None:
+    """Keep MyST-NB's stylesheet out of the EPUB's package, too.
+
+    The EPUB builder zips every file in its output directory. MyST-NB writes its
+    stylesheet there at the end of each build, so a second build without ``rm -rf``
+    found the first one's file, packaged it, and epubcheck rejected the package (CSS-008:
+    the stylesheet uses CSS nesting, which EPUB's CSS profile does not parse). No page
+    links it (drop_late_css_from_epub), so it is left out by name.
+    """
+    if app.builder.name != "epub":
+        return
+    static = Path(app.outdir) / "_static"
+    late = sorted(f"_static/{p.name}" for p in static.glob("mystnb.*.css"))
+    app.config.epub_exclude_files = [*app.config.epub_exclude_files, *late]
+
+
 #: Assets that extensions add to every page, and the markup that shows a page needs them.
 PAGE_ASSETS = {
     "sphinx-design": (("sphinx-design", "design-tabs"), ('class="sd-',)),
@@ -452,6 +468,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("doctree-resolved", add_notebook_download)
     app.connect("build-finished", copy_downloads)
     app.connect("html-page-context", drop_late_css_from_epub, priority=900)
+    app.connect("builder-inited", exclude_late_css_from_epub)
     app.connect("html-page-context", load_only_needed_assets, priority=900)
     app.connect("html-page-context", social_meta_tags)
     app.add_config_value("book_social_image", "_static/social.png", "html")
