@@ -345,7 +345,9 @@ epub_identifier = epub_uid = "ketamine-for-mental-health-5b8f3c62"
 epub_scheme = "URL"
 epub_cover = ("_static/cover.png", "")
 epub_show_urls = "no"
-epub_exclude_files = ["search.html", "404.html"]
+# .buildinfo.bak: Sphinx keeps the previous .buildinfo when the configuration changed;
+# it is no part of the book (and its unknown type is a warning, so an error here).
+epub_exclude_files = ["search.html", "404.html", ".buildinfo.bak"]
 
 
 PRINT_BUILDERS = {"latex", "epub"}

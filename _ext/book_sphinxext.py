@@ -368,16 +368,17 @@ def exclude_late_css_from_epub(app: Sphinx) -> None:
     """Keep MyST-NB's stylesheet out of the EPUB's package, too.
 
     The EPUB builder zips every file in its output directory. MyST-NB writes its
-    stylesheet there at the end of each build, so a second build without ``rm -rf``
-    found the first one's file, packaged it, and epubcheck rejected the package (CSS-008:
-    the stylesheet uses CSS nesting, which EPUB's CSS profile does not parse). No page
-    links it (drop_late_css_from_epub), so it is left out by name.
+    stylesheet there at the end of each build (after the zip), so a second build without
+    ``rm -rf`` found the first one's file, packaged it, and epubcheck rejected the package
+    (CSS-008: the stylesheet uses CSS nesting, which EPUB's CSS profile does not parse).
+    No EPUB page links it (drop_late_css_from_epub): the stale copy is removed before the
+    build, rather than listed in ``epub_exclude_files``, whose change would invalidate
+    the environment on every other build.
     """
     if app.builder.name != "epub":
         return
-    static = Path(app.outdir) / "_static"
-    late = sorted(f"_static/{p.name}" for p in static.glob("mystnb.*.css"))
-    app.config.epub_exclude_files = [*app.config.epub_exclude_files, *late]
+    for stale in (Path(app.outdir) / "_static").glob("mystnb.*.css"):
+        stale.unlink()
 
 
 #: Assets that extensions add to every page, and the markup that shows a page needs them.
