@@ -278,6 +278,13 @@ latex_elements = {
 \usepackage{bookmark}
 \hypersetup{bookmarksnumbered=true, pdftitle={Ketamine for mental health},
   pdfsubject={An evidence-based, executable book}}
+% The PDF's dates are the commit's, written into the .tex so that latexmk rebuilds the
+% PDF when only the commit changed (it does not watch SOURCE_DATE_EPOCH).
+\hypersetup{pdfcreationdate={"""
+    + time.strftime("D:%Y%m%d%H%M%SZ", _build_time)
+    + r"""}, pdfmoddate={"""
+    + time.strftime("D:%Y%m%d%H%M%SZ", _build_time)
+    + r"""}}
 % Long addresses and DOIs break at any character rather than run into the margin.
 \usepackage{xurl}
 \urlstyle{same}
