@@ -35,7 +35,8 @@ LONGEST_UNBROKEN = 12
 
 
 def _words(text: str) -> list[str]:
-    return [w for w in re.split(r"[\s/\u2013\u2014-]+", text) if w]
+    """The pieces a line may not break inside (a hyphen stays with the piece before it)."""
+    return re.findall(r"[^\s/\u2013\u2014-]+[/\u2013\u2014-]?", text)
 
 
 def _is_breakable_link(node: nodes.Node) -> bool:
@@ -52,7 +53,7 @@ def _cell_measure(entry: nodes.Element) -> tuple[int, int]:
             continue
         for word in _words(str(text)):
             # Capitals (MADRS, HDRS) do not hyphenate and are wider; other words may.
-            limit = round(len(word) * 1.3) if word.isupper() else min(len(word), LONGEST_UNBROKEN)
+            limit = round(len(word) * 1.5) if word.isupper() else min(len(word), LONGEST_UNBROKEN)
             longest = max(longest, limit)
     return longest, len(" ".join(entry.astext().split()))
 
