@@ -12,13 +12,20 @@
 - **Alt text** (EPUB): MyST-NB gives a notebook's image output no alt text, so readers
   heard the hashed file name; the output's text/plain alternative is the figure's
   description (``ThemedFigure.alt``), and becomes the image's alt text.
+- **A reproducible EPUB**: Sphinx zips the EPUB with each file's modification time, so a
+  rebuild of one commit gave another file (and files older than 1980 crash it,
+  sphinx-doc/sphinx#14168). Every entry is re-dated to ``SOURCE_DATE_EPOCH``.
 - **Developer instructions** (``nox -s ...``) are for the web edition and the repository:
   list items and paragraphs that give one are left out of the PDF and the EPUB.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import time
+import zipfile
+from pathlib import Path
 from typing import Any
 
 from docutils import nodes
@@ -195,6 +202,28 @@ class DropDeveloperInstructions(SphinxPostTransform):
                 block.parent.remove(block)
 
 
+def date_epub_entries(app: Sphinx, exception: Exception | None) -> None:
+    """Re-date every entry of the EPUB to SOURCE_DATE_EPOCH (see the module docstring)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    if exception is not None or app.builder.name != "epub" or not epoch.isdigit():
+        return
+    book = Path(app.outdir) / f"{app.config.epub_basename}.epub"
+    if not book.exists():
+        return
+    stamp = time.gmtime(max(int(epoch), 315_532_800))[:6]  # ZIP dates start in 1980
+    with zipfile.ZipFile(book) as source:
+        entries = [(info, source.read(info.filename)) for info in source.infolist()]
+    partial = book.with_name(book.name + ".part")
+    with zipfile.ZipFile(partial, "w") as target:
+        # The order is kept: "mimetype" first and stored, as EPUB requires.
+        for info, data in entries:
+            entry = zipfile.ZipInfo(info.filename, date_time=stamp)
+            entry.compress_type = info.compress_type
+            entry.external_attr = 0o644 << 16
+            target.writestr(entry, data)
+    partial.replace(book)
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("book_bibliography_doc", "docs/bibliography", "env", types=[str])
     app.add_config_value("book_notice", "", "env", types=[str])
@@ -203,4 +232,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_post_transform(OneBibliography)
     app.add_post_transform(DropDeveloperInstructions)
     app.connect("doctree-read", alt_text_from_text_plain)
+    app.connect("build-finished", date_epub_entries)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
