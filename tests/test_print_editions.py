@@ -11,6 +11,7 @@ import subprocess
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from bs4 import BeautifulSoup
@@ -214,3 +215,22 @@ def test_epub_images_carry_their_description(book_epub: Path) -> None:
         alt = img.get("alt", "")
         assert len(alt.split()) >= 5, f"{img.get('src')}: alt {alt!r}"
         assert not re.search(r"\.(png|svg|pdf|jpe?g)\b|[0-9a-f]{32}", alt), alt
+
+
+@pytest.mark.browser
+def test_epub_tables_fit_a_small_e_reader(book_epub: Path, chromium: Any, tmp_path: Path) -> None:
+    """On a 600 px e-reader screen, no page of the EPUB scrolls sideways."""
+    with zipfile.ZipFile(book_epub) as epub:
+        epub.extractall(tmp_path)
+    pages = sorted(tmp_path.rglob("*.xhtml"))
+    with_tables = [p for p in pages if "<table" in p.read_text(encoding="utf-8")]
+    assert len(with_tables) >= 4, with_tables
+    context = chromium.new_context(viewport={"width": 600, "height": 900})
+    try:
+        page = context.new_page()
+        for path in with_tables:
+            page.goto(path.as_uri())
+            width = page.evaluate("() => document.documentElement.scrollWidth")
+            assert width <= 600, f"{path.relative_to(tmp_path)} is {width} px wide"
+    finally:
+        context.close()
