@@ -22,8 +22,11 @@ sys.path.insert(0, str(ROOT / "_ext"))
 project = "Ketamine for mental health"
 subtitle = "An evidence-based, executable book"
 author = "Ketamine for mental health contributors"
-# A fixed SOURCE_DATE_EPOCH makes two builds of one commit byte-identical.
-_build_time = time.gmtime(int(os.environ.get("SOURCE_DATE_EPOCH", time.time())))
+# The book is dated by its last commit (_ext/book_date.py): footer, running headers, PDF
+# title page and EPUB metadata agree, and two builds of one commit are byte-identical.
+from book_date import export_source_date_epoch  # noqa: E402
+
+_build_time = time.gmtime(export_source_date_epoch(ROOT))
 copyright = f"{_build_time.tm_year}, {author}. Text CC BY 4.0, code MIT"
 release = time.strftime("%Y-%m-%d", _build_time)
 version = release
@@ -40,6 +43,7 @@ extensions = [
     "book_sphinxext",
     "book_notebooks",
     "book_htmlpolicy",
+    "book_print",
     "book_sitemap",
     "notfound.extension",
 ]
@@ -47,6 +51,8 @@ extensions = [
 # a copy of the sources outside git simply has no dates).
 if (ROOT / ".git").exists():
     extensions.append("sphinx_last_updated_by_git")
+# Pages' dates in UTC, as the release date and SOURCE_DATE_EPOCH are.
+git_last_updated_timezone = "UTC"
 
 exclude_patterns = [
     "_build",
@@ -71,6 +77,11 @@ exclude_patterns = [
     # The PDF's own root document (see _configure_for_builder below).
     "docs/print",
 ]
+
+# Figures and tables numbered by chapter ("Fig. 3.1", "Table 4.2"; appendix "Table A.1"
+# in the PDF), so that no two share a number.
+numfig = True
+numfig_secnum_depth = 1
 
 # Warnings are errors (-W) and every reference must resolve (-n).
 nitpicky = True
@@ -251,13 +262,67 @@ latex_show_urls = "no"
 latex_use_xindy = False
 latex_domain_indices = False
 latex_show_pagerefs = False
+# The one-line notice printed at the foot of every chapter's first page (and in the
+# EPUB's landing page); the copyright page carries it in full, with the crisis lines.
+book_notice = (
+    "Educational resource, not medical advice. In crisis: 988 (US), 116 123 (UK, Ireland)."
+)
+book_notice_full = (
+    "Educational resource, not medical advice. Talk to a qualified clinician about your own "
+    "treatment. If you are in crisis, contact local emergency services or a crisis line "
+    "(988 in the US, 116 123 Samaritans in the UK and Ireland)."
+)
+# A book, not a report: \appendix for the notebooks, \backmatter for glossary,
+# bibliography and about (unnumbered chapters). openany: no blank pages in a screen PDF.
+latex_docclass = {"manual": "book"}
+latex_table_style = ["booktabs", "colorrows"]
 latex_elements = {
     "papersize": "a4paper",
     "pointsize": "11pt",
+    "extraclassoptions": "openany,oneside",
     "preamble": r"""
 \usepackage{bookmark}
 \hypersetup{bookmarksnumbered=true, pdftitle={Ketamine for mental health},
   pdfsubject={An evidence-based, executable book}}
+% The PDF's dates are the commit's, written into the .tex so that latexmk rebuilds the
+% PDF when only the commit changed (it does not watch SOURCE_DATE_EPOCH).
+\hypersetup{pdfcreationdate={"""
+    + time.strftime("D:%Y%m%d%H%M%SZ", _build_time)
+    + r"""}, pdfmoddate={"""
+    + time.strftime("D:%Y%m%d%H%M%SZ", _build_time)
+    + r"""}}
+% Long addresses and DOIs break at any character rather than run into the margin.
+\usepackage{xurl}
+\urlstyle{same}
+% Table cells (see _ext/book_print.py): ragged right with hyphenation, smaller type and
+% narrower gutters, so that seven columns fit the text width.
+\usepackage{ragged2e}
+\setlength{\tabcolsep}{3.5pt}
+\makeatletter
+\g@addto@macro\sphinxattablestart{\small}
+\g@addto@macro\sphinxatlongtablestart{\small}
+% The list of citations goes inside the bibliography chapter (_ext/book_print.py), which
+% already has its heading and contents line: the list opens no chapter of its own.
+\renewenvironment{sphinxthebibliography}[1]{%
+  \let\chapter\@gobbletwo\begin{thebibliography}{#1}}{\end{thebibliography}}
+% The first page of every chapter carries the notice in its footer.
+\fancypagestyle{plain}{%
+  \fancyhf{}%
+  \fancyfoot[L]{{\py@HeaderFamily\footnotesize \booknotice}}%
+  \fancyfoot[R]{{\py@HeaderFamily\thepage}}%
+  \renewcommand{\headrulewidth}{0pt}%
+  \renewcommand{\footrulewidth}{0.4pt}%
+}
+\makeatother
+\newcommand{\booknotice}{"""
+    + book_notice
+    + r"""}
+\newcommand{\booknoticefull}{"""
+    + book_notice_full
+    + r"""}
+\newcommand{\bookurl}{\url{"""
+    + html_baseurl
+    + r"""}}
 """,
     "maketitle": r"\input{titlepage.tex}",
     # The book has a glossary instead of an index: no .idx file, no xindy run.
@@ -279,13 +344,23 @@ epub_author = author
 epub_publisher = author
 epub_copyright = copyright
 epub_language = "en"
+epub_description = (
+    "What research shows, and does not show, about ketamine and esketamine for depression "
+    "and anxiety: an evidence-based book for patients, families, students and clinicians. "
+    "Educational resource, not medical advice."
+)
+epub_contributor = author
+# Tables and figures fit an e-reader's screen (after the theme's own epub.css).
+epub_css_files = ["book-epub.css"]
 # Sphinx writes epub_uid both as the OPF identifier's XML id and as the NCX uid, which
 # epubcheck requires to equal the identifier's value: one NCName serves as both.
 epub_identifier = epub_uid = "ketamine-for-mental-health-5b8f3c62"
 epub_scheme = "URL"
 epub_cover = ("_static/cover.png", "")
 epub_show_urls = "no"
-epub_exclude_files = ["search.html", "404.html"]
+# .buildinfo.bak: Sphinx keeps the previous .buildinfo when the configuration changed;
+# it is no part of the book (and its unknown type is a warning, so an error here).
+epub_exclude_files = ["search.html", "404.html", ".buildinfo.bak"]
 
 
 PRINT_BUILDERS = {"latex", "epub"}

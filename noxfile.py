@@ -47,8 +47,12 @@ nox.options.sessions = ["lint", "tests"]
 # Python write bytecode as it imports fixes both: the first build compiles only what it
 # uses, once.
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-# Byte-identical builds (Matplotlib metadata, copyright year, "last updated").
-os.environ.setdefault("SOURCE_DATE_EPOCH", "1764028800")
+# Byte-identical builds dated by the last commit (Matplotlib metadata, copyright year,
+# PDF and EPUB dates): one rule, in _ext/book_date.py, shared with conf.py and the tests.
+sys.path.insert(0, str(ROOT / "_ext"))
+from book_date import export_source_date_epoch  # noqa: E402
+
+export_source_date_epoch(ROOT)
 
 
 def install(session: nox.Session, *extras: str) -> None:

@@ -261,7 +261,8 @@ class BookDownloadRole(SphinxRole):
     """``{book-download}`pdf```: a link to the built PDF or EPUB, when one has been built.
 
     The HTML book never links to a file that is not there: without a PDF (no TeX Live on
-    this machine), the role says how to build one instead.
+    this machine), the role says how to build one instead. In the EPUB, which a reader
+    has already downloaded, the role points to the web edition (``html_baseurl``).
     """
 
     def run(self) -> tuple[list[nodes.Node], list[nodes.system_message]]:
@@ -273,7 +274,15 @@ class BookDownloadRole(SphinxRole):
             return [], [msg]
         source = _download_source(self.config, kind)
         label = f"Download the {DOWNLOAD_LABELS[kind]}"
-        if self.env.app.builder.name not in WEB_BUILDERS or not source.exists():
+        if self.env.app.builder.name not in WEB_BUILDERS:
+            # The EPUB (and any other edition) has no downloads of its own: its readers
+            # get them from the web edition, at its address.
+            base = self.config.html_baseurl
+            text = f"{DOWNLOAD_LABELS[kind]}: from the web edition, {base}"
+            ref = nodes.reference(base, base, refuri=base, classes=["book-download-web"])
+            lead = f"{DOWNLOAD_LABELS[kind]}: from the web edition, "
+            return [nodes.inline(text, "", nodes.Text(lead), ref)], []
+        if not source.exists():
             text = f"{DOWNLOAD_LABELS[kind]}: build it with nox -s {kind}"
             return [nodes.inline(text, text, classes=["book-download-missing"])], []
         depth = self.env.docname.count("/")
@@ -370,6 +379,23 @@ def drop_late_css_from_epub(
     notebook output well enough without it."""
     if app.builder.name == "epub":
         _keep_assets(context, lambda name: "mystnb." not in name)
+
+
+def exclude_late_css_from_epub(app: Sphinx) -> None:
+    """Keep MyST-NB's stylesheet out of the EPUB's package, too.
+
+    The EPUB builder zips every file in its output directory. MyST-NB writes its
+    stylesheet there at the end of each build (after the zip), so a second build without
+    ``rm -rf`` found the first one's file, packaged it, and epubcheck rejected the package
+    (CSS-008: the stylesheet uses CSS nesting, which EPUB's CSS profile does not parse).
+    No EPUB page links it (drop_late_css_from_epub): the stale copy is removed before the
+    build, rather than listed in ``epub_exclude_files``, whose change would invalidate
+    the environment on every other build.
+    """
+    if app.builder.name != "epub":
+        return
+    for stale in (Path(app.outdir) / "_static").glob("mystnb.*.css"):
+        stale.unlink()
 
 
 #: Assets that extensions add to every page, and the markup that shows a page needs them.
@@ -474,6 +500,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("book_epub_path", "_build/epub/ketamine-for-mental-health.epub", "html")
     app.connect("build-finished", copy_downloads)
     app.connect("html-page-context", drop_late_css_from_epub, priority=900)
+    app.connect("builder-inited", exclude_late_css_from_epub)
     app.connect("html-page-context", load_only_needed_assets, priority=900)
     app.connect("html-page-context", social_meta_tags)
     app.add_config_value("book_social_image", "_static/social.png", "html")

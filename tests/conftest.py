@@ -11,19 +11,22 @@ from pathlib import Path
 import pytest
 
 import epubcheck  # tools/epubcheck.py (pytest's pythonpath)
+from book_date import source_date_epoch  # _ext/book_date.py (pytest's pythonpath)
 
 # The HTTP server and headless Chromium used by the browser tests.
 pytest_plugins = ["conftest_browser"]
 
 ROOT = Path(__file__).resolve().parents[1]
 STRICT = ["-n", "-W", "--keep-going"]
+# The book's date, as conf.py and the nox sessions decide it: the last commit's.
+SOURCE_DATE_EPOCH = str(source_date_epoch(ROOT))
 
 
 def run_sphinx(
     srcdir: Path, outdir: Path, builder: str = "html", *extra: str, env: dict | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run sphinx-build in a subprocess, so each build starts as `nox -s docs` does."""
-    full_env = {**os.environ, "SOURCE_DATE_EPOCH": "1764028800", **(env or {})}
+    full_env = {**os.environ, "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH, **(env or {})}
     # A tiny test project's conf.py may name the book's extensions without adding _ext/.
     paths = [str(ROOT / "_ext"), *filter(None, [full_env.get("PYTHONPATH")])]
     full_env["PYTHONPATH"] = os.pathsep.join(paths)
@@ -89,7 +92,7 @@ def book_latex(build_base: Path) -> Path:
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, "SOURCE_DATE_EPOCH": "1764028800", "FORCE_SOURCE_DATE": "1"},
+        env={**os.environ, "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH, "FORCE_SOURCE_DATE": "1"},
     )
     if result.returncode != 0:
         pytest.fail(f"latexmk failed:\n{result.stdout[-6000:]}")

@@ -265,15 +265,19 @@ def test_a_chapter_prints_like_a_page_of_the_book(
     book_site: BookSite, chromium: Any, screenshot_dir: Path
 ) -> None:
     """Printed from the browser (even in dark mode), a chapter is text and its figure on
-    white paper: no sidebar, theme toggle or announcement bar; the light figure only."""
+    white paper: no sidebar or theme toggle; the light figure only; and the
+    not-medical-advice notice (Furo's announcement) travels with the printed text."""
     with open_tab(chromium, "dark") as tab:
         page = tab.page
         page.goto(book_site.url(FIGURE_PAGE))
         page.emulate_media(media="print")
-        hidden = [".sidebar-drawer", ".toc-drawer", ".announcement", ".theme-toggle-container"]
+        hidden = [".sidebar-drawer", ".toc-drawer", ".theme-toggle-container"]
         for selector in hidden:
             for element in page.locator(selector).all():
                 assert not element.is_visible(), f"{selector} is printed"
+        notice = page.locator(".announcement")
+        assert notice.is_visible(), "the printed chapter has no notice"
+        assert "not medical advice" in notice.inner_text().casefold()
         assert page.locator("article h1").is_visible()
         figure = page.locator("figure.timeline-figure svg.kt-adaptive >> visible=true").first
         assert shown(figure)
