@@ -81,8 +81,14 @@ myst_heading_anchors = 3
 myst_footnote_transition = False
 
 nb_execution_mode = os.environ.get("NB_EXECUTION_MODE", "cache")
-nb_execution_raise_on_error = True
-nb_execution_show_tb = True
+# A failing cell is reported as one error naming the notebook's file and the cell's line
+# (_ext/book_sphinxext.py: report_failed_execution), not as a Sphinx crash.
+nb_execution_raise_on_error = False
+nb_execution_show_tb = False
+suppress_warnings.append("mystnb.exec")  # its two lines say less than that one error
+# A cell that writes to stderr (a Python warning, a log line) fails the build: its text
+# would carry the kernel's temporary file path into the page and the .ipynb download.
+nb_output_stderr = "error"
 nb_execution_timeout = 180
 nb_execution_cache_path = str(ROOT / "_build" / ".jupyter_cache")
 nb_render_markdown_format = "myst"

@@ -105,6 +105,41 @@ def invalidate_stale_executions(
     return [d for d in docnames if d not in added]
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def report_failed_execution(app: Sphinx, doctree: nodes.document) -> None:
+    """One error for a notebook whose execution failed: the file and line of the failing
+    cell and the exception's last line (a DataError names the data file's line too).
+
+    conf.py sets ``nb_execution_raise_on_error = False``: raising ends Sphinx in its crash
+    banner ("please open an issue at sphinx-doc") with a sphinx-err-*.log, as if Sphinx
+    had failed, and ``nb_execution_show_tb = False`` keeps MyST-NB's own warning to one
+    line. The build still fails: this is an error, and the HTML is not published.
+    """
+    env = app.env
+    data = getattr(env, "nb_metadata", {}).get(env.docname, {}).get("exec_data") or {}
+    if data.get("succeeded", True):
+        return
+    traceback = _ANSI.sub("", data.get("traceback") or "")
+    lines = [line for line in traceback.splitlines() if line.strip()]
+    cause = lines[-1].strip() if lines else (data.get("error") or "execution failed")
+    cell = re.search(r"executing the following cell:\n-+\n(.*?)\n-+\n", traceback, re.S)
+    path = Path(env.doc2path(env.docname))
+    line = None
+    if cell is not None and path.exists():
+        offset = path.read_text(encoding="utf-8").find(cell.group(1).strip())
+        if offset >= 0:
+            line = path.read_text(encoding="utf-8").count("\n", 0, offset) + 1
+    where = "a code cell" if line is None else "the code cell at this line"
+    LOGGER.error(
+        f"notebook execution failed: {where} raised {cause}",
+        location=(env.docname, line),
+        type="book",
+        subtype="execution",
+    )
+
+
 class TimelineFigure(SphinxDirective):
     """Draw a figure from the data set with a function of ``ketamine_timelines.plots``.
 
@@ -440,6 +475,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_role("book-download", BookDownloadRole())
     app.add_config_value("book_pdf_path", "_build/latex/ketamine-for-mental-health.pdf", "html")
     app.add_config_value("book_epub_path", "_build/epub/ketamine-for-mental-health.epub", "html")
+    app.connect("doctree-read", report_failed_execution)
     app.connect("doctree-resolved", add_notebook_download)
     app.connect("build-finished", copy_downloads)
     app.connect("html-page-context", drop_late_css_from_epub, priority=900)
