@@ -80,15 +80,39 @@ def invalidate_stale_executions(
     changed: set[str],
     removed: set[str],
 ) -> Iterable[str]:
-    """Mark data-reading notebooks outdated, and drop their cached runs, when data change."""
-    if app.config.nb_execution_mode != "cache":
-        return []
+    """Re-read data-reading notebooks, and drop their cached runs, when the data change.
+
+    Two records of the data's digest, because two things can be stale:
+
+    * the execution cache, shared by every builder: its stamp file says which data its
+      runs of data-reading notebooks used. When it differs, those runs are dropped (and the
+      stamp moved on at once: whatever is cached after that ran on the new data).
+    * each builder's environment (``env.book_data_digest``): which data its pages were
+      read with. Sphinx saves the environment only after every document was read, so a
+      build killed mid-way leaves the old digest, and the next build reads them again;
+      and ``nox -s epub`` refreshing the cache does not make the HTML pages current.
+
+    Documents whose ``book-download`` link text depends on whether the PDF or EPUB exists
+    are re-read when that changes.
+    """
+    outdated = _download_state_changed(env)
+    current = data_digest(Path(app.srcdir))
+    if app.config.nb_execution_mode == "cache":
+        _drop_stale_cache_records(app, env, current)
+    if getattr(env, "book_data_digest", None) != current:
+        if getattr(env, "book_data_digest", None) is not None:
+            LOGGER.info("data or package changed: re-reading the notebooks that read them")
+        env.book_data_digest = current
+        outdated |= set(notebooks_reading_data(env))
+    return sorted(d for d in outdated if d not in added and d in env.found_docs)
+
+
+def _drop_stale_cache_records(app: Sphinx, env: BuildEnvironment, current: str) -> None:
     cache_path = Path(app.config.nb_execution_cache_path or Path(app.outdir) / ".jupyter_cache")
     stamp = cache_path / STAMP_NAME
-    current = data_digest(Path(app.srcdir))
     previous = stamp.read_text().strip() if stamp.exists() else None
     if previous == current:
-        return []
+        return
     docnames = notebooks_reading_data(env)
     if cache_path.exists():
         from jupyter_cache import get_cache
@@ -98,11 +122,33 @@ def invalidate_stale_executions(
         for record in cache.list_cache_records():
             if str(Path(record.uri).resolve()) in paths:
                 cache.remove_cache(record.pk)
+        if previous is not None:
+            LOGGER.info("data or package changed: re-executing %s", ", ".join(docnames))
     cache_path.mkdir(parents=True, exist_ok=True)
     stamp.write_text(current + "\n")
-    if previous is not None:
-        LOGGER.info("data or package changed: re-executing %s", ", ".join(docnames))
-    return [d for d in docnames if d not in added]
+
+
+def _download_state_changed(env: BuildEnvironment) -> set[str]:
+    """Docnames whose ``book-download`` roles saw a PDF/EPUB exist that now does not, or
+    the other way round."""
+    states: dict[str, dict[str, bool]] = getattr(env, "book_download_state", {})
+    return {
+        docname
+        for docname, seen in states.items()
+        if any(Path(path).exists() != existed for path, existed in seen.items())
+    }
+
+
+def _purge_download_state(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
+    getattr(env, "book_download_state", {}).pop(docname, None)
+
+
+def _merge_download_state(
+    app: Sphinx, env: BuildEnvironment, docnames: set[str], other: BuildEnvironment
+) -> None:
+    theirs = getattr(other, "book_download_state", {})
+    mine = env.__dict__.setdefault("book_download_state", {})
+    mine.update({d: theirs[d] for d in docnames if d in theirs})
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -280,6 +326,9 @@ class BookDownloadRole(SphinxRole):
             )
             return [], [msg]
         source = _download_source(self.config, kind)
+        # The text depends on whether the file exists: re-read the page when that changes.
+        states = self.env.__dict__.setdefault("book_download_state", {})
+        states.setdefault(self.env.docname, {})[str(source)] = source.exists()
         label = f"Download the {DOWNLOAD_LABELS[kind]}"
         if self.env.app.builder.name not in WEB_BUILDERS or not source.exists():
             text = f"{DOWNLOAD_LABELS[kind]}: build it with nox -s {kind}"
@@ -370,6 +419,23 @@ def copy_downloads(app: Sphinx, exception: Exception | None) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             text = _with_cached_outputs(app, notebook.read_text(encoding="utf-8"))
             target.write_text(_without_run_times(text), encoding="utf-8")
+
+
+_FIGURE_FILE = re.compile(r"^\w+-[0-9a-f]{12}-(light|dark)\d*\.(svg|png|pdf)$")
+
+
+def remove_stale_figures(app: Sphinx, exception: Exception | None) -> None:
+    """Delete figure files of earlier data from _images: Sphinx copies images but never
+    removes them, so a data edit and its undo left both versions in the published site."""
+    if exception is not None or app.builder.name not in WEB_BUILDERS:
+        return
+    images = Path(app.outdir) / app.builder.imagedir
+    if not images.is_dir():
+        return
+    used = {name for _, name in app.env.images.values()}
+    for path in images.iterdir():
+        if _FIGURE_FILE.match(path.name) and path.name not in used:
+            path.unlink()
 
 
 def _keep_assets(context: dict[str, Any], keep: Any) -> None:
@@ -478,10 +544,13 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("doctree-read", report_failed_execution)
     app.connect("doctree-resolved", add_notebook_download)
     app.connect("build-finished", copy_downloads)
+    app.connect("build-finished", remove_stale_figures)
     app.connect("html-page-context", drop_late_css_from_epub, priority=900)
     app.connect("html-page-context", load_only_needed_assets, priority=900)
     app.connect("html-page-context", social_meta_tags)
     app.add_config_value("book_social_image", "_static/social.png", "html")
     app.add_config_value("book_social_image_alt", "", "html")
     app.connect("env-get-outdated", invalidate_stale_executions)
+    app.connect("env-purge-doc", _purge_download_state)
+    app.connect("env-merge-info", _merge_download_state)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
