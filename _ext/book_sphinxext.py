@@ -98,6 +98,7 @@ def invalidate_stale_executions(
     outdated = _download_state_changed(env)
     current = data_digest(Path(app.srcdir))
     if app.config.nb_execution_mode == "cache":
+        heal_execution_cache(_cache_path(app))
         _drop_stale_cache_records(app, env, current)
     if getattr(env, "book_data_digest", None) != current:
         if getattr(env, "book_data_digest", None) is not None:
@@ -107,8 +108,49 @@ def invalidate_stale_executions(
     return sorted(d for d in outdated if d not in added and d in env.found_docs)
 
 
+def _cache_path(app: Sphinx) -> Path:
+    return Path(app.config.nb_execution_cache_path or Path(app.outdir) / ".jupyter_cache")
+
+
+def heal_execution_cache(cache_path: Path) -> None:
+    """Forget cache records whose executed notebook is gone; start afresh if the database
+    cannot be read. jupyter-cache itself raises ``KeyError: 'Notebook file does not exist
+    for cache record PK: N'`` on every later build. Read with sqlite3 directly: importing
+    jupyter-cache (SQLAlchemy) would slow every no-op build."""
+    import shutil
+    import sqlite3
+
+    database = cache_path / "global.db"
+    if not database.exists():
+        return
+    try:
+        with sqlite3.connect(database) as db:
+            records = db.execute("SELECT pk, hashkey FROM nbcache").fetchall()
+            lost = [
+                (pk, hashkey)
+                for pk, hashkey in records
+                if not (cache_path / "executed" / hashkey / "base.ipynb").is_file()
+            ]
+            if lost:
+                db.executemany("DELETE FROM nbcache WHERE pk = ?", [(pk,) for pk, _ in lost])
+        db.close()
+    except sqlite3.Error as exc:
+        LOGGER.info("execution cache %s unreadable (%s): rebuilding it", cache_path, exc)
+        shutil.rmtree(cache_path)
+        return
+    for _, hashkey in lost:  # jupyter-cache cannot write into a folder that exists
+        shutil.rmtree(cache_path / "executed" / hashkey, ignore_errors=True)
+    if lost:
+        LOGGER.info(
+            "execution cache: %d executed notebook(s) missing from %s; "
+            "dropped their records, they will run again",
+            len(lost),
+            cache_path / "executed",
+        )
+
+
 def _drop_stale_cache_records(app: Sphinx, env: BuildEnvironment, current: str) -> None:
-    cache_path = Path(app.config.nb_execution_cache_path or Path(app.outdir) / ".jupyter_cache")
+    cache_path = _cache_path(app)
     stamp = cache_path / STAMP_NAME
     previous = stamp.read_text().strip() if stamp.exists() else None
     if previous == current:

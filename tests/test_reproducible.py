@@ -215,3 +215,28 @@ def test_figures_of_earlier_data_leave_the_published_images(tmp_path: Path) -> N
     linked = set(re.findall(r'src="_images/([^"]+)"', (out / "index.html").read_text()))
     published = {p.name for p in (out / "_images").iterdir() if "plot_onset" in p.name}
     assert linked and published == linked
+
+
+@pytest.mark.parametrize("damage", ["deleted-notebook", "garbled-database"])
+def test_a_damaged_execution_cache_heals(tmp_path: Path, damage: str) -> None:
+    index = "# Book\n\n```{toctree}\nshows-value\n```\n"
+    project = make_project_copy(tmp_path, index, {"shows-value.md": SHOWS_A_VALUE})
+    cache = tmp_path / "cache"
+    args = ["-d", str(tmp_path / "doctrees"), "-D", f"nb_execution_cache_path={cache}"]
+    out = tmp_path / "html"
+    result = run_sphinx(project, out, "html", *args)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    if damage == "deleted-notebook":
+        for notebook in (cache / "executed").glob("*/base.ipynb"):
+            notebook.unlink()
+    else:
+        (cache / "global.db").write_bytes(b"not a database" * 100)
+    notebook = project / "shows-value.md"
+    notebook.write_text(notebook.read_text() + "\nA new paragraph.\n")  # read it again
+    result = run_sphinx(project, out, "html", *args)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    assert "KeyError" not in output
+    heal = [line for line in output.splitlines() if "execution cache" in line]
+    assert len(heal) == 1, output[-4000:]
+    assert "first value:" in (out / "shows-value.html").read_text(encoding="utf-8")
