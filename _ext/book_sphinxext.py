@@ -24,6 +24,7 @@ from docutils.parsers.rst import directives
 from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
+from sphinx.errors import ExtensionError
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective, SphinxRole
 
@@ -572,6 +573,40 @@ def social_meta_tags(
     context["metatags"] = context.get("metatags", "") + "\n".join(lines) + "\n"
 
 
+#: How long a build waits for another one in the same checkout before it gives up.
+LOCK_TIMEOUT = 1800
+
+
+class ConcurrentBuildError(ExtensionError):
+    category = "Another build is running"
+
+
+def lock_build_directory(app: Sphinx, config: Any) -> None:
+    """One build at a time per build directory (``_build``): two builds at once wrote
+    the same files and shared one execution cache (``misc.copy_overwrite`` failures).
+
+    The second build waits for the first, saying so; the operating system releases the
+    lock when a build ends, even a killed one.
+    """
+    from filelock import FileLock, Timeout
+
+    build_dir = Path(app.outdir).parent
+    build_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(build_dir / ".build.lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        LOGGER.info("another build is running in %s: waiting for it to finish", build_dir)
+        try:
+            lock.acquire(timeout=LOCK_TIMEOUT)
+        except Timeout:
+            raise ConcurrentBuildError(
+                f"another build has held {lock.lock_file} for {LOCK_TIMEOUT} s; "
+                "stop it, or build into another directory"
+            ) from None
+    app.book_build_lock = lock  # held until this process ends
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     register_style()
     # Matplotlib's PDF backend subsets fonts through fontTools, which logs at INFO level
@@ -592,6 +627,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("html-page-context", social_meta_tags)
     app.add_config_value("book_social_image", "_static/social.png", "html")
     app.add_config_value("book_social_image_alt", "", "html")
+    app.connect("config-inited", lock_build_directory)
     app.connect("env-get-outdated", invalidate_stale_executions)
     app.connect("env-purge-doc", _purge_download_state)
     app.connect("env-merge-info", _merge_download_state)

@@ -240,3 +240,25 @@ def test_a_damaged_execution_cache_heals(tmp_path: Path, damage: str) -> None:
     heal = [line for line in output.splitlines() if "execution cache" in line]
     assert len(heal) == 1, output[-4000:]
     assert "first value:" in (out / "shows-value.html").read_text(encoding="utf-8")
+
+
+def test_two_builds_at_once_in_one_checkout_wait_for_each_other(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    page = "# Book\n\n```{timeline-figure} plot_onset\n:alt: The onset figure.\n\nCaption.\n```\n"
+    project = make_project_copy(tmp_path, page)
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "1764028800", "PYTHONPATH": str(ROOT / "_ext")}
+    command = [sys.executable, "-m", "sphinx", "-b", "html", "-n", "-W", "-D"]
+    command += ["nb_execution_mode=off", str(project), str(tmp_path / "_build" / "html")]
+    builds = [
+        subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+        )
+        for _ in range(2)
+    ]
+    outputs = [build.communicate(timeout=600)[0] for build in builds]
+    assert [build.returncode for build in builds] == [0, 0], outputs
+    waited = [out for out in outputs if "another build is running" in out]
+    assert len(waited) == 1, outputs
