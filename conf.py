@@ -45,7 +45,22 @@ extensions = [
 # "Last updated" dates come from git, so they need a git checkout (a clean clone has one;
 # a copy of the sources outside git simply has no dates).
 if (ROOT / ".git").exists():
-    extensions.append("sphinx_last_updated_by_git")
+    import subprocess
+
+    # A shallow clone (`git clone --depth 1`, what CI and most hosts do) has no history to
+    # date pages from: sphinx-last-updated-by-git warns "Git clone too shallow" per page,
+    # which -W makes fatal. The book then builds without dates, and says so once.
+    _shallow = subprocess.run(
+        ["git", "rev-parse", "--is-shallow-repository"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    if _shallow == "true":
+        print("conf.py: shallow git clone, so no 'last updated' dates (git fetch --unshallow)")
+    else:
+        extensions.append("sphinx_last_updated_by_git")
 
 exclude_patterns = [
     "_build",

@@ -262,3 +262,25 @@ def test_two_builds_at_once_in_one_checkout_wait_for_each_other(tmp_path: Path) 
     assert [build.returncode for build in builds] == [0, 0], outputs
     waited = [out for out in outputs if "another build is running" in out]
     assert len(waited) == 1, outputs
+
+
+def test_a_shallow_clone_builds(tmp_path: Path) -> None:
+    """`git clone --depth 1` (CI, hosts) used to fail with "Git clone too shallow"."""
+    import subprocess
+
+    project = make_project_copy(tmp_path, "# Book\n\nText.\n")
+
+    def git(*args: str, cwd: Path = project) -> None:
+        subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+    git("init", "-q")
+    for message in ("first", "second"):
+        (project / "index.md").write_text(f"# Book\n\n{message} text.\n")
+        git("add", "-A")
+        git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", message)
+    clone = tmp_path / "clone"
+    git("clone", "-q", "--depth", "1", project.as_uri(), str(clone), cwd=tmp_path)
+    result = run_sphinx(clone, tmp_path / "out", "html", "-D", "nb_execution_mode=off")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    assert "too shallow" not in output and "shallow git clone" in output
