@@ -39,6 +39,7 @@ extensions = [
     "sphinx_design",
     "book_sphinxext",
     "book_htmlpolicy",
+    "book_csp",
     "book_sitemap",
     "notfound.extension",
 ]
