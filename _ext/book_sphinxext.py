@@ -97,6 +97,14 @@ def invalidate_stale_executions(
     are re-read when that changes.
     """
     outdated = _download_state_changed(env)
+    # A notebook whose execution failed is read (and run) again, so that the next build
+    # reports it again instead of passing with a page without outputs.
+    outdated |= {
+        docname
+        for docname, data in getattr(env, "nb_metadata", {}).items()
+        if (data.get("exec_data") or {}).get("succeeded") is False
+    }
+    outdated |= getattr(env, "book_stderr_docs", set())
     current = data_digest(Path(app.srcdir))
     if app.config.nb_execution_mode == "cache":
         heal_execution_cache(_cache_path(app))
@@ -184,6 +192,7 @@ def _download_state_changed(env: BuildEnvironment) -> set[str]:
 
 def _purge_download_state(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
     getattr(env, "book_download_state", {}).pop(docname, None)
+    getattr(env, "book_stderr_docs", set()).discard(docname)
 
 
 def _merge_download_state(
@@ -207,6 +216,10 @@ def report_failed_execution(app: Sphinx, doctree: nodes.document) -> None:
     line. The build still fails: this is an error, and the HTML is not published.
     """
     env = app.env
+    stderr = env.__dict__.setdefault("book_stderr_docs", set())
+    stderr.discard(env.docname)
+    if any("stderr" in node["classes"] for node in doctree.findall(nodes.Element)):
+        stderr.add(env.docname)  # MyST-NB reported it (nb_output_stderr); so will the next build
     data = getattr(env, "nb_metadata", {}).get(env.docname, {}).get("exec_data") or {}
     if data.get("succeeded", True):
         return

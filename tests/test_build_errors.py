@@ -113,6 +113,8 @@ def test_a_failing_cell_is_one_error_at_its_line_not_a_crash(tmp_path: Path):
     lines = (project / "nb.md").read_text().splitlines()
     line = lines.index('raise ValueError("broken on purpose")') + 1
     assert_one_clear_error(result, tmp_path, f"nb.md:{line}:", "ValueError: broken on purpose")
+    again = build_notebook(tmp_path, project)  # nothing changed: still an error, not a pass
+    assert_one_clear_error(again, tmp_path, f"nb.md:{line}:", "ValueError: broken on purpose")
 
 
 READS_DATA = (
@@ -147,3 +149,23 @@ def test_a_cell_warning_fails_the_build(tmp_path: Path):
     project = notebook_project(tmp_path, 'import warnings\nwarnings.warn("careful")')
     result = build_notebook(tmp_path, project)
     assert_one_clear_error(result, tmp_path, "nb.md:", "stderr")
+    again = build_notebook(tmp_path, project)  # nothing changed: still an error, not a pass
+    assert_one_clear_error(again, tmp_path, "nb.md:", "stderr")
+
+
+def test_no_local_path_reaches_a_published_file(book_build: Path) -> None:
+    """Pages, notebook downloads, sources and the search index name no path of the
+    machine that built them (a cell's warning used to carry the kernel's temporary file)."""
+    import os
+    import tempfile
+
+    from conftest import ROOT
+
+    local = [str(ROOT), tempfile.gettempdir() + "/", os.path.expanduser("~") + "/", "ipykernel_"]
+    offenders = []
+    published = {".html", ".ipynb", ".txt", ".js", ".xml"}
+    for path in book_build.rglob("*"):
+        if path.suffix in published and "_static" not in path.parts:
+            text = path.read_text(encoding="utf-8", errors="replace")
+            offenders += [f"{path.relative_to(book_build)}: {p}" for p in local if p in text]
+    assert not offenders, "\n".join(offenders[:20])
