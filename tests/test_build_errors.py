@@ -117,6 +117,14 @@ def test_a_failing_cell_is_one_error_at_its_line_not_a_crash(tmp_path: Path):
     assert_one_clear_error(again, tmp_path, f"nb.md:{line}:", "ValueError: broken on purpose")
 
 
+def without_a_closing_quote(text: str) -> str:
+    """The data with the closing quote of the first quoted note taken away."""
+    lines = text.split("\n")
+    number = next(i for i, line in enumerate(lines) if i and line.endswith('"'))
+    lines[number] = lines[number][:-1]
+    return "\n".join(lines)
+
+
 READS_DATA = (
     "from ketamine_timelines.data import load_points\n"
     'load_points("data/onset_timelines.csv", bib_path="references.bib")'
@@ -129,8 +137,9 @@ READS_DATA = (
         (lambda text: text.replace(",29.9,", ",164,", 1), [":111: column 'value': 164"]),
         (lambda text: text.split("\n", 1)[0] + "\n", [":1: no data rows"]),
         (lambda text: text.replace("Abstract", "Résumé", 1).encode("cp1252"), [":2: not UTF-8"]),
+        (lambda text: without_a_closing_quote(text), ["column 'note': unbalanced quote"]),
     ],
-    ids=["madrs-164", "header-only", "windows-1252"],
+    ids=["madrs-164", "header-only", "windows-1252", "unbalanced-quote"],
 )
 def test_bad_data_read_by_a_notebook_is_one_clear_error(tmp_path: Path, damage, needles):
     project = notebook_project(tmp_path, READS_DATA)
