@@ -169,5 +169,5 @@ from conftest_gates import (  # noqa: E402, F401
     pytest_collectreport,
     pytest_runtest_logreport,
     pytest_sessionfinish,
-    pytest_terminal_summary,
+    pytest_unconfigure,
 )

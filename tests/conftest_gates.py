@@ -71,9 +71,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-    if SKIPPED:
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """After pytest's own summary, so that the line ends the run."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if SKIPPED and reporter is not None:
         line = summary_line(SKIPPED)
         if in_ci():
             line += " (CI=true: a skipped gate fails the run)"
-        terminalreporter.write_line(line, yellow=not in_ci(), red=in_ci(), bold=True)
+        reporter.write_line(line, yellow=not in_ci(), red=in_ci(), bold=True)

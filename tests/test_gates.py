@@ -49,6 +49,7 @@ def test_a_run_names_its_skipped_gates_in_one_line(tmp_path: Path) -> None:
     result = run_pytest(tmp_path, ci=None)
     assert result.returncode == 0, result.stdout
     lines = [line for line in result.stdout.splitlines() if line.startswith("skipped gates:")]
+    assert result.stdout.strip().splitlines()[-1] == lines[0]  # the run ends with it
     assert lines == [
         "skipped gates: browser (1 test), pdf (1 test); install what they need with: "
         "sudo apt-get install --no-install-recommends chromium latexmk texlive-xetex "
