@@ -44,15 +44,14 @@ extensions = [
     "book_notebooks",
     "book_htmlpolicy",
     "book_print",
+    "book_csp",
     "book_sitemap",
     "notfound.extension",
 ]
-# "Last updated" dates come from git, so they need a git checkout (a clean clone has one;
-# a copy of the sources outside git simply has no dates).
-if (ROOT / ".git").exists():
-    extensions.append("sphinx_last_updated_by_git")
-# Pages' dates in UTC, as the release date and SOURCE_DATE_EPOCH are.
-git_last_updated_timezone = "UTC"
+# "Last updated" is the book's build date, which is the last commit's (_ext/book_date.py,
+# through SOURCE_DATE_EPOCH): every date a reader sees, on the web, in the PDF and in the
+# EPUB, is the same one. (sphinx-last-updated-by-git dated each page by its own commit,
+# which disagreed with the rest and failed on shallow clones.)
 
 exclude_patterns = [
     "_build",
@@ -93,8 +92,14 @@ myst_heading_anchors = 3
 myst_footnote_transition = False
 
 nb_execution_mode = os.environ.get("NB_EXECUTION_MODE", "cache")
-nb_execution_raise_on_error = True
-nb_execution_show_tb = True
+# A failing cell is reported as one error naming the notebook's file and the cell's line
+# (_ext/book_sphinxext.py: report_failed_execution), not as a Sphinx crash.
+nb_execution_raise_on_error = False
+nb_execution_show_tb = False
+suppress_warnings.append("mystnb.exec")  # its two lines say less than that one error
+# A cell that writes to stderr (a Python warning, a log line) fails the build: its text
+# would carry the kernel's temporary file path into the page and the .ipynb download.
+nb_output_stderr = "error"
 nb_execution_timeout = 180
 nb_execution_cache_path = str(ROOT / "_build" / ".jupyter_cache")
 nb_render_markdown_format = "myst"

@@ -30,10 +30,20 @@ ROOT = Path(__file__).parent.resolve()
 BUILD = ROOT / "_build"
 CONSTRAINTS = ROOT / "requirements" / "constraints.txt"
 SPHINX_STRICT = ["-n", "-W", "--keep-going"]
-APT_TEX = (
-    "apt-get install --no-install-recommends latexmk texlive-xetex texlive-latex-extra "
-    "texlive-fonts-recommended fonts-freefont-otf fonts-dejavu-core"
-)
+APT_LIST = ROOT / "requirements" / "apt.txt"
+
+
+def apt_packages(*needed_by: str) -> list[str]:
+    """Packages of requirements/apt.txt, all or those whose comment names a need."""
+    packages = []
+    for line in APT_LIST.read_text(encoding="utf-8").splitlines():
+        name, _, comment = line.partition("#")
+        if name.strip() and (not needed_by or any(n in comment.split() for n in needed_by)):
+            packages.append(name.strip())
+    return packages
+
+
+APT_TEX = "apt-get install --no-install-recommends " + " ".join(apt_packages("pdf"))
 
 nox.needs_version = ">=2024.3.2"
 nox.options.default_venv_backend = "uv|virtualenv"

@@ -105,6 +105,29 @@ def install_translator(app: Sphinx) -> None:
     app.registry.add_translator(app.builder.name, policy, override=True)
 
 
+#: A start tag of a link to another host without a rel attribute, in a rendered page.
+TEMPLATE_LINK = re.compile(r"<a(?![^>]*\srel=)(?=[^>]*\shref=\"(?:https?:)?//)([^>]*)>", re.I)
+
+
+def add_rel_to_template_links(html: str) -> str:
+    """``rel="noopener noreferrer"`` on external links that the theme's templates write
+    (Furo's footer credit), which the translator never sees."""
+    return TEMPLATE_LINK.sub(lambda m: f'<a{m.group(1)} rel="{" ".join(REL)}">', html)
+
+
+def wrap_renderer(app: Sphinx) -> None:
+    if app.builder.name not in HTML_BUILDERS:
+        return
+    templates = app.builder.templates
+    render = templates.render
+
+    def render_with_rel(template: str, context: dict[str, Any]) -> str:
+        return add_rel_to_template_links(render(template, context))
+
+    templates.render = render_with_rel
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("builder-inited", install_translator)
+    app.connect("builder-inited", wrap_renderer)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

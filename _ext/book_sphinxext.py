@@ -24,6 +24,7 @@ from docutils.parsers.rst import directives
 from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
+from sphinx.errors import ExtensionError
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective, SphinxRole
 
@@ -80,15 +81,89 @@ def invalidate_stale_executions(
     changed: set[str],
     removed: set[str],
 ) -> Iterable[str]:
-    """Mark data-reading notebooks outdated, and drop their cached runs, when data change."""
-    if app.config.nb_execution_mode != "cache":
-        return []
-    cache_path = Path(app.config.nb_execution_cache_path or Path(app.outdir) / ".jupyter_cache")
-    stamp = cache_path / STAMP_NAME
+    """Re-read data-reading notebooks, and drop their cached runs, when the data change.
+
+    Two records of the data's digest, because two things can be stale:
+
+    * the execution cache, shared by every builder: its stamp file says which data its
+      runs of data-reading notebooks used. When it differs, those runs are dropped (and the
+      stamp moved on at once: whatever is cached after that ran on the new data).
+    * each builder's environment (``env.book_data_digest``): which data its pages were
+      read with. Sphinx saves the environment only after every document was read, so a
+      build killed mid-way leaves the old digest, and the next build reads them again;
+      and ``nox -s epub`` refreshing the cache does not make the HTML pages current.
+
+    Documents whose ``book-download`` link text depends on whether the PDF or EPUB exists
+    are re-read when that changes.
+    """
+    outdated = _download_state_changed(env)
+    # A notebook whose execution failed is read (and run) again, so that the next build
+    # reports it again instead of passing with a page without outputs.
+    outdated |= {
+        docname
+        for docname, data in getattr(env, "nb_metadata", {}).items()
+        if (data.get("exec_data") or {}).get("succeeded") is False
+    }
+    outdated |= getattr(env, "book_stderr_docs", set())
     current = data_digest(Path(app.srcdir))
+    if app.config.nb_execution_mode == "cache":
+        heal_execution_cache(_cache_path(app))
+        _drop_stale_cache_records(app, env, current)
+    if getattr(env, "book_data_digest", None) != current:
+        if getattr(env, "book_data_digest", None) is not None:
+            LOGGER.info("data or package changed: re-reading the notebooks that read them")
+        env.book_data_digest = current
+        outdated |= set(notebooks_reading_data(env))
+    return sorted(d for d in outdated if d not in added and d in env.found_docs)
+
+
+def _cache_path(app: Sphinx) -> Path:
+    return Path(app.config.nb_execution_cache_path or Path(app.outdir) / ".jupyter_cache")
+
+
+def heal_execution_cache(cache_path: Path) -> None:
+    """Forget cache records whose executed notebook is gone; start afresh if the database
+    cannot be read. jupyter-cache itself raises ``KeyError: 'Notebook file does not exist
+    for cache record PK: N'`` on every later build. Read with sqlite3 directly: importing
+    jupyter-cache (SQLAlchemy) would slow every no-op build."""
+    import shutil
+    import sqlite3
+
+    database = cache_path / "global.db"
+    if not database.exists():
+        return
+    try:
+        with sqlite3.connect(database) as db:
+            records = db.execute("SELECT pk, hashkey FROM nbcache").fetchall()
+            lost = [
+                (pk, hashkey)
+                for pk, hashkey in records
+                if not (cache_path / "executed" / hashkey / "base.ipynb").is_file()
+            ]
+            if lost:
+                db.executemany("DELETE FROM nbcache WHERE pk = ?", [(pk,) for pk, _ in lost])
+        db.close()
+    except sqlite3.Error as exc:
+        LOGGER.info("execution cache %s unreadable (%s): rebuilding it", cache_path, exc)
+        shutil.rmtree(cache_path)
+        return
+    for _, hashkey in lost:  # jupyter-cache cannot write into a folder that exists
+        shutil.rmtree(cache_path / "executed" / hashkey, ignore_errors=True)
+    if lost:
+        LOGGER.info(
+            "execution cache: %d executed notebook(s) missing from %s; "
+            "dropped their records, they will run again",
+            len(lost),
+            cache_path / "executed",
+        )
+
+
+def _drop_stale_cache_records(app: Sphinx, env: BuildEnvironment, current: str) -> None:
+    cache_path = _cache_path(app)
+    stamp = cache_path / STAMP_NAME
     previous = stamp.read_text().strip() if stamp.exists() else None
     if previous == current:
-        return []
+        return
     docnames = notebooks_reading_data(env)
     if cache_path.exists():
         from jupyter_cache import get_cache
@@ -98,11 +173,73 @@ def invalidate_stale_executions(
         for record in cache.list_cache_records():
             if str(Path(record.uri).resolve()) in paths:
                 cache.remove_cache(record.pk)
+        if previous is not None:
+            LOGGER.info("data or package changed: re-executing %s", ", ".join(docnames))
     cache_path.mkdir(parents=True, exist_ok=True)
     stamp.write_text(current + "\n")
-    if previous is not None:
-        LOGGER.info("data or package changed: re-executing %s", ", ".join(docnames))
-    return [d for d in docnames if d not in added]
+
+
+def _download_state_changed(env: BuildEnvironment) -> set[str]:
+    """Docnames whose ``book-download`` roles saw a PDF/EPUB exist that now does not, or
+    the other way round."""
+    states: dict[str, dict[str, bool]] = getattr(env, "book_download_state", {})
+    return {
+        docname
+        for docname, seen in states.items()
+        if any(Path(path).exists() != existed for path, existed in seen.items())
+    }
+
+
+def _purge_download_state(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
+    getattr(env, "book_download_state", {}).pop(docname, None)
+    getattr(env, "book_stderr_docs", set()).discard(docname)
+
+
+def _merge_download_state(
+    app: Sphinx, env: BuildEnvironment, docnames: set[str], other: BuildEnvironment
+) -> None:
+    theirs = getattr(other, "book_download_state", {})
+    mine = env.__dict__.setdefault("book_download_state", {})
+    mine.update({d: theirs[d] for d in docnames if d in theirs})
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def report_failed_execution(app: Sphinx, doctree: nodes.document) -> None:
+    """One error for a notebook whose execution failed: the file and line of the failing
+    cell and the exception's last line (a DataError names the data file's line too).
+
+    conf.py sets ``nb_execution_raise_on_error = False``: raising ends Sphinx in its crash
+    banner ("please open an issue at sphinx-doc") with a sphinx-err-*.log, as if Sphinx
+    had failed, and ``nb_execution_show_tb = False`` keeps MyST-NB's own warning to one
+    line. The build still fails: this is an error, and the HTML is not published.
+    """
+    env = app.env
+    stderr = env.__dict__.setdefault("book_stderr_docs", set())
+    stderr.discard(env.docname)
+    if any("stderr" in node["classes"] for node in doctree.findall(nodes.Element)):
+        stderr.add(env.docname)  # MyST-NB reported it (nb_output_stderr); so will the next build
+    data = getattr(env, "nb_metadata", {}).get(env.docname, {}).get("exec_data") or {}
+    if data.get("succeeded", True):
+        return
+    traceback = _ANSI.sub("", data.get("traceback") or "")
+    lines = [line for line in traceback.splitlines() if line.strip()]
+    cause = lines[-1].strip() if lines else (data.get("error") or "execution failed")
+    cell = re.search(r"executing the following cell:\n-+\n(.*?)\n-+\n", traceback, re.S)
+    path = Path(env.doc2path(env.docname))
+    line = None
+    if cell is not None and path.exists():
+        offset = path.read_text(encoding="utf-8").find(cell.group(1).strip())
+        if offset >= 0:
+            line = path.read_text(encoding="utf-8").count("\n", 0, offset) + 1
+    where = "a code cell" if line is None else "the code cell at this line"
+    LOGGER.error(
+        f"notebook execution failed: {where} raised {cause}",
+        location=(env.docname, line),
+        type="book",
+        subtype="execution",
+    )
 
 
 class TimelineFigure(SphinxDirective):
@@ -273,6 +410,9 @@ class BookDownloadRole(SphinxRole):
             )
             return [], [msg]
         source = _download_source(self.config, kind)
+        # The text depends on whether the file exists: re-read the page when that changes.
+        states = self.env.__dict__.setdefault("book_download_state", {})
+        states.setdefault(self.env.docname, {})[str(source)] = source.exists()
         label = f"Download the {DOWNLOAD_LABELS[kind]}"
         if self.env.app.builder.name not in WEB_BUILDERS:
             # The EPUB (and any other edition) has no downloads of its own: its readers
@@ -361,6 +501,23 @@ def copy_downloads(app: Sphinx, exception: Exception | None) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             text = _with_cached_outputs(app, notebook.read_text(encoding="utf-8"))
             target.write_text(_without_run_times(text, app), encoding="utf-8")
+
+
+_FIGURE_FILE = re.compile(r"^\w+-[0-9a-f]{12}-(light|dark)\d*\.(svg|png|pdf)$")
+
+
+def remove_stale_figures(app: Sphinx, exception: Exception | None) -> None:
+    """Delete figure files of earlier data from _images: Sphinx copies images but never
+    removes them, so a data edit and its undo left both versions in the published site."""
+    if exception is not None or app.builder.name not in WEB_BUILDERS:
+        return
+    images = Path(app.outdir) / app.builder.imagedir
+    if not images.is_dir():
+        return
+    used = {name for _, name in app.env.images.values()}
+    for path in images.iterdir():
+        if _FIGURE_FILE.match(path.name) and path.name not in used:
+            path.unlink()
 
 
 def _keep_assets(context: dict[str, Any], keep: Any) -> None:
@@ -487,6 +644,40 @@ def _ancestors(node: nodes.Node) -> Iterable[nodes.Element]:
         yield node
 
 
+#: How long a build waits for another one in the same checkout before it gives up.
+LOCK_TIMEOUT = 1800
+
+
+class ConcurrentBuildError(ExtensionError):
+    category = "Another build is running"
+
+
+def lock_build_directory(app: Sphinx, config: Any) -> None:
+    """One build at a time per build directory (``_build``): two builds at once wrote
+    the same files and shared one execution cache (``misc.copy_overwrite`` failures).
+
+    The second build waits for the first, saying so; the operating system releases the
+    lock when a build ends, even a killed one.
+    """
+    from filelock import FileLock, Timeout
+
+    build_dir = Path(app.outdir).parent
+    build_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(build_dir / ".build.lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        LOGGER.info("another build is running in %s: waiting for it to finish", build_dir)
+        try:
+            lock.acquire(timeout=LOCK_TIMEOUT)
+        except Timeout:
+            raise ConcurrentBuildError(
+                f"another build has held {lock.lock_file} for {LOCK_TIMEOUT} s; "
+                "stop it, or build into another directory"
+            ) from None
+    app.book_build_lock = lock  # held until this process ends
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     register_style()
     # Matplotlib's PDF backend subsets fonts through fontTools, which logs at INFO level
@@ -498,12 +689,17 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_role("book-download", BookDownloadRole())
     app.add_config_value("book_pdf_path", "_build/latex/ketamine-for-mental-health.pdf", "html")
     app.add_config_value("book_epub_path", "_build/epub/ketamine-for-mental-health.epub", "html")
+    app.connect("doctree-read", report_failed_execution)
     app.connect("build-finished", copy_downloads)
+    app.connect("build-finished", remove_stale_figures)
     app.connect("html-page-context", drop_late_css_from_epub, priority=900)
     app.connect("builder-inited", exclude_late_css_from_epub)
     app.connect("html-page-context", load_only_needed_assets, priority=900)
     app.connect("html-page-context", social_meta_tags)
     app.add_config_value("book_social_image", "_static/social.png", "html")
     app.add_config_value("book_social_image_alt", "", "html")
+    app.connect("config-inited", lock_build_directory)
     app.connect("env-get-outdated", invalidate_stale_executions)
+    app.connect("env-purge-doc", _purge_download_state)
+    app.connect("env-merge-info", _merge_download_state)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -165,3 +165,12 @@ def make_project_copy(tmp_path: Path, index_text: str, extra_files: dict[str, st
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     return project
+
+
+# The skipped-gates summary (one line; with CI=true a skipped gate fails the run).
+from conftest_gates import (  # noqa: E402, F401
+    pytest_collectreport,
+    pytest_runtest_logreport,
+    pytest_sessionfinish,
+    pytest_unconfigure,
+)

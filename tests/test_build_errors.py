@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,99 @@ def test_a_malformed_data_row_fails_the_build(tmp_path: Path):
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
     assert "onset_timelines.csv:2" in output and "timepoint_hours" in output, output
+
+
+def assert_one_clear_error(result, tmp_path: Path, *needles: str) -> str:
+    """Exit non-zero with one ERROR line holding every needle; no Sphinx crash banner."""
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output[-4000:]
+    assert "sphinx-doc/sphinx/issues" not in output and "sphinx-err-" not in output, output
+    errors = [
+        line for line in output.splitlines() if re.search(r": (ERROR|WARNING|CRITICAL):", line)
+    ]
+    assert len(errors) == 1, errors
+    assert all(needle in errors[0] for needle in needles), errors[0]
+    return errors[0]
+
+
+def notebook_project(tmp_path: Path, *cells: str) -> Path:
+    index = "# Book\n\n```{toctree}\nnb\n```\n"
+    return make_project_copy(tmp_path, index, {"nb.md": myst_notebook("A notebook", *cells)})
+
+
+def build_notebook(tmp_path: Path, project: Path):
+    cache = f"nb_execution_cache_path={tmp_path / 'cache'}"
+    return run_sphinx(project, tmp_path / "out", "html", "-D", cache)
+
+
+def test_a_failing_cell_is_one_error_at_its_line_not_a_crash(tmp_path: Path):
+    project = notebook_project(tmp_path, "x = 1", 'raise ValueError("broken on purpose")')
+    result = build_notebook(tmp_path, project)
+    lines = (project / "nb.md").read_text().splitlines()
+    line = lines.index('raise ValueError("broken on purpose")') + 1
+    assert_one_clear_error(result, tmp_path, f"nb.md:{line}:", "ValueError: broken on purpose")
+    again = build_notebook(tmp_path, project)  # nothing changed: still an error, not a pass
+    assert_one_clear_error(again, tmp_path, f"nb.md:{line}:", "ValueError: broken on purpose")
+
+
+def without_a_closing_quote(text: str) -> str:
+    """The data with the closing quote of the first quoted note taken away."""
+    lines = text.split("\n")
+    number = next(i for i, line in enumerate(lines) if i and line.endswith('"'))
+    lines[number] = lines[number][:-1]
+    return "\n".join(lines)
+
+
+READS_DATA = (
+    "from ketamine_timelines.data import load_points\n"
+    'load_points("data/onset_timelines.csv", bib_path="references.bib")'
+)
+
+
+@pytest.mark.parametrize(
+    ("damage", "needles"),
+    [
+        (lambda text: text.replace(",29.9,", ",164,", 1), [":111: column 'value': 164"]),
+        (lambda text: text.split("\n", 1)[0] + "\n", [":1: no data rows"]),
+        (lambda text: text.replace("Abstract", "Résumé", 1).encode("cp1252"), [":2: not UTF-8"]),
+        (lambda text: without_a_closing_quote(text), ["column 'note': unbalanced quote"]),
+    ],
+    ids=["madrs-164", "header-only", "windows-1252", "unbalanced-quote"],
+)
+def test_bad_data_read_by_a_notebook_is_one_clear_error(tmp_path: Path, damage, needles):
+    project = notebook_project(tmp_path, READS_DATA)
+    data = project / "data" / "onset_timelines.csv"
+    text = data.read_text(encoding="utf-8")
+    damaged = damage(text)
+    if isinstance(damaged, str):
+        data.write_text(damaged, encoding="utf-8")
+    else:
+        data.write_bytes(damaged)
+    result = build_notebook(tmp_path, project)
+    assert_one_clear_error(result, tmp_path, "nb.md:", "DataError", "onset_timelines.csv", *needles)
+
+
+def test_a_cell_warning_fails_the_build(tmp_path: Path):
+    project = notebook_project(tmp_path, 'import warnings\nwarnings.warn("careful")')
+    result = build_notebook(tmp_path, project)
+    assert_one_clear_error(result, tmp_path, "nb.md:", "stderr")
+    again = build_notebook(tmp_path, project)  # nothing changed: still an error, not a pass
+    assert_one_clear_error(again, tmp_path, "nb.md:", "stderr")
+
+
+def test_no_local_path_reaches_a_published_file(book_build: Path) -> None:
+    """Pages, notebook downloads, sources and the search index name no path of the
+    machine that built them (a cell's warning used to carry the kernel's temporary file)."""
+    import os
+    import tempfile
+
+    from conftest import ROOT
+
+    local = [str(ROOT), tempfile.gettempdir() + "/", os.path.expanduser("~") + "/", "ipykernel_"]
+    offenders = []
+    published = {".html", ".ipynb", ".txt", ".js", ".xml"}
+    for path in book_build.rglob("*"):
+        if path.suffix in published and "_static" not in path.parts:
+            text = path.read_text(encoding="utf-8", errors="replace")
+            offenders += [f"{path.relative_to(book_build)}: {p}" for p in local if p in text]
+    assert not offenders, "\n".join(offenders[:20])

@@ -184,3 +184,77 @@ def test_repo_relative_path_in_message(tmp_path, monkeypatch):
     # Inside the repo the message names data/onset_timelines.csv, as editors see it.
     err = DataError(DATA, 7, "value", "boom")
     assert str(err) == "data/onset_timelines.csv:7: column 'value': boom"
+
+
+# ------------------------------------------------- encodings, empty files, quotes, ranges
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path):
+    # Excel's "CSV UTF-8" starts the file with a BOM, which used to hide 'row_id'.
+    path = write_csv(tmp_path / "bom.csv", [dict(GOOD)])
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert [p.row_id for p in load_points(path, BIB)] == ["r001"]
+
+
+def test_a_windows_1252_file_is_reported_with_file_and_line(tmp_path):
+    rows = [dict(GOOD), {**GOOD, "row_id": "r002", "timepoint_hours": "48", "note": "café"}]
+    path = write_csv(tmp_path / "cp1252.csv", rows)
+    path.write_bytes(path.read_text().encode("cp1252"))
+    with pytest.raises(DataError) as exc:
+        load_points(path, BIB)
+    msg = str(exc.value)
+    assert msg.startswith(f"{path}:3: not UTF-8: byte 0xe9"), msg
+    assert "save the file as UTF-8" in msg
+
+
+def test_a_file_with_only_its_header_is_refused(tmp_path):
+    path = write_csv(tmp_path / "empty.csv", [])
+    with pytest.raises(DataError, match=r"empty\.csv:1: no data rows"):
+        load_points(path, BIB)
+
+
+SCALE_CASES = [
+    ("MADRS", "mean_total", "164", "value", "outside 0 to 60"),
+    ("MADRS", "mean_total", "-1", "value", "outside 0 to 60"),
+    ("MADRS", "mean_change", "-61", "value", "outside -60 to 60"),
+    ("HDRS17", "mean_total", "53", "value", "outside 0 to 52"),
+    ("QIDS_SR16", "mean_total", "28", "value", "outside 0 to 27"),
+    ("QIDS_SR16", "mean_difference_vs_control", "-30", "value", "outside -27 to 27"),
+    ("CADSS", "mean_total", "93", "value", "outside 0 to 92"),
+    ("YBOCS", "mean_total", "41", "value", "outside 0 to 40"),
+    ("CAPS5", "mean_total", "81", "value", "outside 0 to 80"),
+    ("HAMA", "mean_total", "57", "value", "outside 0 to 56"),
+]
+
+
+@pytest.mark.parametrize(("scale", "measure", "value", "column", "reason"), SCALE_CASES)
+def test_a_score_outside_its_scale_is_refused(tmp_path, scale, measure, value, column, reason):
+    bad = {"row_id": "r002", "timepoint_hours": "48", "unit": "points"}
+    bad |= {"scale": scale, "measure": measure, "value": value}
+    path = write_csv(tmp_path / "range.csv", [dict(GOOD), {**GOOD, **bad}])
+    with pytest.raises(DataError) as exc:
+        load_points(path, BIB)
+    assert str(exc.value).startswith(f"{path}:3: column '{column}': "), str(exc.value)
+    assert reason in str(exc.value)
+
+
+def test_a_confidence_interval_outside_the_scale_is_refused(tmp_path):
+    bad = {"row_id": "r002", "timepoint_hours": "48", "unit": "points", "measure": "mean_total"}
+    bad |= {"value": "50", "uncertainty_type": "CI95", "uncertainty_low": "40"}
+    bad |= {"uncertainty_high": "70"}
+    path = write_csv(tmp_path / "ci.csv", [dict(GOOD), {**GOOD, **bad}])
+    with pytest.raises(DataError, match=r"ci\.csv:3: column 'uncertainty_high': 70 is outside"):
+        load_points(path, BIB)
+
+
+def test_an_unbalanced_quote_is_reported_where_it_starts(tmp_path):
+    rows = [dict(GOOD), {**GOOD, "row_id": "r002", "timepoint_hours": "48", "note": "a, b"}]
+    rows += [{**GOOD, "row_id": f"r00{i}", "timepoint_hours": str(24 * i)} for i in (3, 4, 5)]
+    rows[-1]["note"] = "x, y"  # a later quoted field, where the parser would stop
+    path = write_csv(tmp_path / "quote.csv", rows)
+    lines = path.read_text().splitlines(keepends=True)
+    lines[2] = lines[2].replace('"a, b"', '"a, b')  # line 3: the closing quote is lost
+    path.write_text("".join(lines))
+    with pytest.raises(DataError) as exc:
+        load_points(path, BIB)
+    assert str(exc.value).startswith(f"{path}:3: column 'note': unbalanced quote"), str(exc.value)

@@ -198,3 +198,40 @@ def test_github_pages_workflow(pages: dict[str, Any]) -> None:
     assert deploy["needs"] == "build"
     assert [s["uses"].split("@")[0] for s in deploy["steps"]] == ["actions/deploy-pages"]
     assert deploy["environment"]["name"] == "github-pages"
+
+
+# -- One list of system packages (requirements/apt.txt) and the README's quick start ------
+README = ROOT / "README.md"
+
+
+def test_every_list_of_system_packages_agrees_with_requirements_apt(
+    noxfile: Any, rtd: dict[str, Any], pages: dict
+) -> None:
+    everything = noxfile.apt_packages()
+    built = set(noxfile.apt_packages("pdf", "epub"))  # what the hosts' `nox -s pdf epub` need
+    assert {"latexmk", "chromium", "epubcheck"} <= set(everything)
+    assert apt_installed(noxfile.APT_TEX) == set(noxfile.apt_packages("pdf"))
+    assert set(rtd["build"]["apt_packages"]) == built
+    assert set().union(*(apt_installed(c) for c in pages_commands(pages))) == built
+    lines = README.read_text(encoding="utf-8").splitlines()
+    readme = [apt_installed(line) for line in lines if line.startswith("sudo apt-get install")]
+    assert readme == [set(everything)]
+    script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "requirements/apt.txt" in script and "apt-get install" in script
+
+
+def quick_start_lines() -> list[str]:
+    text = README.read_text(encoding="utf-8")
+    block = text.split("## Quick start", 1)[1].split("```console", 1)[1].split("```", 1)[0]
+    return [line for line in block.splitlines() if line.strip()]
+
+
+def test_ci_runs_the_readmes_test_line_verbatim() -> None:
+    lines = quick_start_lines()
+    assert len(lines) == 2 and lines[0].endswith("-s docs -- --open")
+    test_line = lines[1]
+    assert re.search(r"nox .*-s tests$", test_line)
+    assert test_line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    # PEP 668: nothing is installed into the system's Python, only into a virtualenv.
+    for line in lines:
+        assert "venv" in line and "--python .venv/bin/python install" in line, line

@@ -7,6 +7,7 @@ cannot be traced to a row, a study key and a place in the source.
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -14,15 +15,18 @@ from pathlib import Path
 
 from .bib import load_bib
 from .paths import default_bib_path, default_data_path, display_path
-from .vocab import COLUMNS, ENUMS, REQUIRED_COLUMNS
+from .vocab import COLUMNS, ENUMS, REQUIRED_COLUMNS, SCALE_RANGES
 
 _HOURS_PER_UNIT = {"min": 1 / 60, "h": 1.0, "days": 24.0}
 
 
 class DataError(ValueError):
-    """A problem in one cell of the data file, located as file:line: column."""
+    """A problem in one cell of the data file, located as file:line: column.
 
-    def __init__(self, path: str | Path, line: int, column: str, message: str) -> None:
+    ``column`` is None for a problem of the whole line (its encoding) or the whole file.
+    """
+
+    def __init__(self, path: str | Path, line: int, column: str | None, message: str) -> None:
         self.path = Path(path)
         self.line = line
         self.column = column
@@ -30,7 +34,8 @@ class DataError(ValueError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        return f"{display_path(self.path)}:{self.line}: column '{self.column}': {self.message}"
+        where = f" column '{self.column}':" if self.column else ""
+        return f"{display_path(self.path)}:{self.line}:{where} {self.message}"
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,36 @@ def _number(raw: str, err, column: str, *, integer: bool = False) -> float:
     return x
 
 
+#: Measures whose value is a score on the row's scale, and those that are a change of it.
+_LEVELS = frozenset({"mean_total"})
+_CHANGES = frozenset({"mean_change", "mean_difference_vs_control"})
+
+
+def _check_range(
+    row: dict[str, str], value: float, lo: float | None, hi: float | None, utype: str, err
+) -> None:
+    """A score, a change of a score and their uncertainty lie within the scale's range."""
+    scale, measure = row["scale"], row["measure"]
+    if scale not in SCALE_RANGES or row["unit"] not in ("points", "mmHg"):
+        return
+    if measure not in _LEVELS | _CHANGES:
+        return
+    low, high = SCALE_RANGES[scale]
+    if measure in _CHANGES:
+        low, high = -(high - low), high - low
+    what = "a change" if measure in _CHANGES else "a score"
+    bounds = [("value", value)]
+    if utype in ("CI95", "range"):
+        bounds += [("uncertainty_low", lo), ("uncertainty_high", hi)]
+    for column, x in bounds:
+        if x is not None and not low <= x <= high:
+            raise err(
+                column, f"{x:g} is outside {low:g} to {high:g}, the range of {what} on {scale}"
+            )
+    if utype in ("SD", "SE") and lo is not None and lo > SCALE_RANGES[scale][1]:
+        raise err("uncertainty_low", f"{utype} {lo:g} is wider than the whole {scale} scale")
+
+
 def _parse_row(raw: dict[str, str], path: Path, line: int, bib_keys: frozenset[str]) -> Point:
     def err(column: str, message: str) -> DataError:
         return DataError(path, line, column, message)
@@ -150,6 +185,7 @@ def _parse_row(raw: dict[str, str], path: Path, line: int, bib_keys: frozenset[s
         if not lo <= value <= hi:
             # Catches sign slips such as a negative estimate with a positive CI.
             raise err("value", f"{value:g} lies outside its {utype} [{lo:g}, {hi:g}]")
+    _check_range(row, value, lo, hi, utype, err)
     if row["measure"].startswith("time_to_") and row["unit"] not in _HOURS_PER_UNIT:
         raise err("unit", f"time-to-event rows need unit min, h or days, got {row['unit']!r}")
 
@@ -187,40 +223,94 @@ def load_points(path: str | Path | None = None, bib_path: str | Path | None = No
     points: list[Point] = []
     seen: dict[tuple[str, str, float, str, str], int] = {}
     seen_ids: dict[str, int] = {}
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        header = tuple(reader.fieldnames or ())
-        if header != COLUMNS:
-            missing = [c for c in COLUMNS if c not in header]
-            extra = [c for c in header if c not in COLUMNS]
-            moved = [a for a, b in zip(header, COLUMNS, strict=False) if a != b]
-            col = (missing or extra or moved)[0]
-            why = "missing" if missing else "unexpected" if extra else "out of order"
+    text = _read_text(path)
+    records = _records(text, path)
+    header_line, header_fields = next(records, (1, []))
+    header = tuple(header_fields)
+    if header != COLUMNS:
+        missing = [c for c in COLUMNS if c not in header]
+        extra = [c for c in header if c not in COLUMNS]
+        moved = [a for a, b in zip(header, COLUMNS, strict=False) if a != b]
+        col = (missing or extra or moved)[0]
+        why = "missing" if missing else "unexpected" if extra else "out of order"
+        raise DataError(
+            path, header_line, col, f"wrong header: column {why}; expected {','.join(COLUMNS)}"
+        )
+    for line, fields in records:
+        if len(fields) != len(COLUMNS):
             raise DataError(
-                path, 1, col, f"wrong header: column {why}; expected {','.join(COLUMNS)}"
+                path,
+                line,
+                None,
+                f"wrong number of fields in this row: {len(fields)}, expected {len(COLUMNS)}",
             )
-        for raw in reader:
-            line = reader.line_num
-            if None in raw or any(v is None for v in raw.values()):
-                raise DataError(path, line, "row_id", "wrong number of fields in this row")
-            p = _parse_row(raw, path, line, bib_keys)
-            key = (p.study_key, p.treatment, p.timepoint_hours, p.measure, p.scale)
-            if key in seen:
-                raise DataError(
-                    path,
-                    line,
-                    "study_key",
-                    f"duplicate row: same study, treatment, "
-                    f"time, measure and scale as line {seen[key]}",
-                )
-            if p.row_id in seen_ids:
-                raise DataError(
-                    path, line, "row_id", f"duplicate row_id (line {seen_ids[p.row_id]})"
-                )
-            seen[key] = line
-            seen_ids[p.row_id] = line
-            points.append(p)
+        raw = dict(zip(COLUMNS, fields, strict=True))
+        p = _parse_row(raw, path, line, bib_keys)
+        key = (p.study_key, p.treatment, p.timepoint_hours, p.measure, p.scale)
+        if key in seen:
+            raise DataError(
+                path,
+                line,
+                "study_key",
+                f"duplicate row: same study, treatment, "
+                f"time, measure and scale as line {seen[key]}",
+            )
+        if p.row_id in seen_ids:
+            raise DataError(path, line, "row_id", f"duplicate row_id (line {seen_ids[p.row_id]})")
+        seen[key] = line
+        seen_ids[p.row_id] = line
+        points.append(p)
+    if not points:
+        raise DataError(
+            path, header_line, None, "no data rows: the file has only its header (empty data set)"
+        )
     return points
+
+
+def _read_text(path: Path) -> str:
+    """The file as text: UTF-8, with or without the byte-order mark Excel writes."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise DataError(
+            path,
+            line,
+            None,
+            f"not UTF-8: byte 0x{raw[exc.start]:02x} at character {column} of this line; "
+            "save the file as UTF-8 (in Excel: 'CSV UTF-8')",
+        ) from None
+
+
+def _records(text: str, path: Path):
+    """(first line, fields) of each non-empty CSV record.
+
+    A record is located at the line where it starts, so an unbalanced quote, which makes
+    the parser read on into later lines, is reported where the quote opens.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    lines = text.splitlines()
+    while True:
+        start = reader.line_num + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise _quote_error(path, start, lines, str(exc)) from None
+        if any("\n" in f or "\r" in f for f in fields):
+            raise _quote_error(path, start, lines, f"the field runs on to line {reader.line_num}")
+        if fields:
+            yield start, fields
+
+
+def _quote_error(path: Path, line: int, lines: list[str], detail: str) -> DataError:
+    # Read alone, the line's last field is the one whose quote is never closed.
+    fields = next(csv.reader([lines[line - 1] if line <= len(lines) else ""]), [])
+    column = COLUMNS[len(fields) - 1] if 0 < len(fields) <= len(COLUMNS) else None
+    return DataError(path, line, column, f'unbalanced quote (") in this line: {detail}')
 
 
 def select(points: Iterable[Point], **criteria: object) -> list[Point]:

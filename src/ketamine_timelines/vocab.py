@@ -127,6 +127,28 @@ UNCERTAINTY_TYPES = frozenset({"none", "SD", "SE", "CI95", "range"})
 OBTAINED = frozenset({"reported", "computed", "read_off_figure"})
 CONFIDENCE = frozenset({"verified", "partly"})
 
+#: Score range (lowest, highest total) of each rating scale, from its items' maxima:
+#: a mean score must lie inside it, a change or difference within its width. Scales
+#: without a fixed total ("mixed", "unspecified", "none") are not checked; blood
+#: pressure gets a physiological bound. Documented in data/README.md ("Ranges").
+SCALE_RANGES: dict[str, tuple[float, float]] = {
+    "MADRS": (0, 60),  # 10 items, 0-6
+    "HDRS17": (0, 52),
+    "HDRS21": (0, 64),
+    "HDRS25": (0, 100),  # upper bound: 25 items, at most 4 points each
+    "HDRS": (0, 100),  # version not stated: the widest HDRS bound
+    "HAMD6": (0, 22),
+    "QIDS_SR16": (0, 27),
+    "CADSS": (0, 92),  # 23 items, 0-4
+    "CAPS5": (0, 80),  # 20 items, 0-4
+    "YBOCS": (0, 40),
+    "LSAS": (0, 144),
+    "FQ": (0, 120),  # main phobia total: 15 items, 0-8
+    "HAMA": (0, 56),
+    "SBP": (0, 300),  # mmHg
+    "DBP": (0, 200),  # mmHg
+}
+
 ENUMS: dict[str, frozenset[str]] = {
     "arm": ARMS,
     "drug_class": DRUG_CLASSES,
