@@ -28,7 +28,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective, SphinxRole
 
 from book_bibstyle import register_style
-from book_builders import WEB_BUILDERS
+from book_builders import HTML_BUILDERS, WEB_BUILDERS
 
 LOGGER = logging.getLogger(__name__)
 
@@ -37,8 +37,19 @@ DATA_FILES = ("data/onset_timelines.csv", "references.bib")
 STAMP_NAME = "ketamine-data.sha256"
 FIGURE_DIR = "timeline-figures"
 #: The light variant serves every builder (PDF for LaTeX, PNG as a fallback); HTML also
-#: gets the dark one.
+#: gets the dark one. Each builder draws only what it shows (figure_formats): the SVGs
+#: also give the figure its size.
 FIGURE_FORMATS = {"light": ("svg", "pdf", "png"), "dark": ("svg",)}
+SVG_ONLY = {"light": ("svg",), "dark": ("svg",)}
+
+
+def figure_formats(builder: str) -> dict[str, tuple[str, ...]]:
+    """The files a builder shows: HTML and EPUB the SVGs, LaTeX the PDF; others all."""
+    if builder in HTML_BUILDERS or builder == "epub":
+        return SVG_ONLY
+    if builder == "latex":
+        return {"light": ("svg", "pdf"), "dark": ("svg",)}
+    return FIGURE_FORMATS
 
 
 def library_dir() -> Path:
@@ -135,10 +146,11 @@ class TimelineFigure(SphinxDirective):
             Path(self.env.app.doctreedir) / FIGURE_DIR / f"{func_name}-{data_digest(srcdir)[:12]}"
         )
         stems = {theme: stem.with_name(f"{stem.name}-{theme}") for theme in FIGURE_FORMATS}
+        formats = figure_formats(self.env.app.builder.name)
         if not all(
             base.with_suffix(f".{kind}").exists()
             for theme, base in stems.items()
-            for kind in FIGURE_FORMATS[theme]
+            for kind in formats[theme]
         ):
             self._draw(func_name, srcdir, stem)
 
@@ -184,16 +196,19 @@ class TimelineFigure(SphinxDirective):
             points = load_points(srcdir / DATA_FILES[0], bib_path=srcdir / DATA_FILES[1])
         except DataError as exc:  # names the data file, line and column
             raise self.error(f"timeline-figure: {exc}") from exc
-        save_variants(lambda theme: func(points, theme=theme), stem)
+        formats = figure_formats(self.env.app.builder.name)
+        save_variants(lambda theme: func(points, theme=theme), stem, formats)
 
 
-def save_variants(build: Any, stem: Path) -> dict[str, Path]:
-    """Write the light variant (SVG, PDF, PNG) and the dark one (SVG); return their stems."""
+def save_variants(
+    build: Any, stem: Path, formats: dict[str, tuple[str, ...]] = FIGURE_FORMATS
+) -> dict[str, Path]:
+    """Write each variant in the formats asked (by default all); return their stems."""
     from ketamine_timelines.display import render
 
     stem.parent.mkdir(parents=True, exist_ok=True)
     stems = {}
-    for theme, kinds in FIGURE_FORMATS.items():
+    for theme, kinds in formats.items():
         base = stem.with_name(f"{stem.name}-{theme}")
         for kind in kinds:
             path = base.with_suffix(f".{kind}")
@@ -202,6 +217,24 @@ def save_variants(build: Any, stem: Path) -> dict[str, Path]:
                 path.write_bytes(render(build(theme), kind, **options))
         stems[theme] = base
     return stems
+
+
+def figures_missing_formats(
+    app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str], removed: set[str]
+) -> list[str]:
+    """Pages to re-read because a figure lacks a format this builder shows.
+
+    Builders that share a doctree directory (``sphinx-build -M html`` then ``-M latexpdf``)
+    would otherwise find only the SVGs an earlier HTML build drew.
+    """
+    formats = figure_formats(app.builder.name)
+    stale: set[str] = set()
+    for file, (docnames, _) in env.images.items():
+        path = Path(app.srcdir, file)
+        kinds = formats.get(path.stem.rsplit("-", 1)[-1], ())
+        if FIGURE_DIR in path.parts and not all(path.with_suffix(f".{k}").exists() for k in kinds):
+            stale |= docnames
+    return sorted(stale - added - changed - removed)
 
 
 def _svg_pixel_size(path: Path) -> tuple[str, str]:
@@ -448,4 +481,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("book_social_image", "_static/social.png", "html")
     app.add_config_value("book_social_image_alt", "", "html")
     app.connect("env-get-outdated", invalidate_stale_executions)
+    app.connect("env-get-outdated", figures_missing_formats)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -12,8 +12,8 @@ import pytest
 from bs4 import BeautifulSoup
 from pypdf import PdfReader
 
+import epubcheck  # tools/epubcheck.py
 from conftest import HAVE_EPUBCHECK, PDF_NAME
-from ketamine_timelines import epubcheck
 from test_book import CHAPTER_TITLES, norm
 
 pytestmark = [pytest.mark.build]
