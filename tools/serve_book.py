@@ -87,12 +87,19 @@ class BookSite:
         return f"{self.origin}{self.prefix}{path}"
 
 
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a browser hung up early
+            super().handle_error(request, client_address)
+
+
 @contextmanager
 def serve_book(directory: Path, prefix: str = "/") -> Iterator[BookSite]:
     """Serve ``directory`` on http://127.0.0.1:PORT{prefix} from a thread."""
     handler = type("Handler", (BookRequestHandler,), {"prefix": prefix})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(directory)))
-    server.daemon_threads = True
+    server = QuietServer(("127.0.0.1", 0), partial(handler, directory=str(directory)))
     thread = threading.Thread(target=server.serve_forever, name="book-server", daemon=True)
     thread.start()
     try:
