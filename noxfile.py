@@ -247,7 +247,9 @@ def bench(session: nox.Session) -> None:
 
     missing = [tool for tool in ("hyperfine", "npx", "latexmk") if shutil.which(tool) is None]
     if missing:
-        session.error(f"{', '.join(missing)} not found: sudo apt-get install hyperfine npm")
+        session.error(
+            f"{', '.join(missing)} not found: sudo apt-get install hyperfine npm, {APT_TEX}"
+        )
     install(session, "docs")
     runs = session.posargs[0] if session.posargs else "5"
     out, src = BUILD / "bench", Path(session.create_tmp()) / "book"
