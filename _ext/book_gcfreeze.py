@@ -7,12 +7,12 @@ find nothing. On a no-op rebuild of this book one such walk, triggered while the
 collector loads a doctree, took 70 ms, and collections took 0.14 s of 1.09 s in all
 (measured with ``gc.callbacks``).
 
-Why it stays: ``nox -s bench`` times each rebuild with and without it. On 2 shared cores
-it saved 0.41 s of CPU time of a no-op rebuild (1.68 -> 1.27 s, 24%) and 0.50 s of a
-one-chapter prose edit (2.07 -> 1.57 s, 24%); median wall times 4.20 -> 2.86 s and
-5.61 -> 4.62 s. That passes the bar for an optimisation an author notices (0.2 s and
-10% of a rebuild). It cannot serve stale output: it changes when memory is scanned for
-cycles, never what is built.
+Why it stays: ``nox -s bench`` times each rebuild with and without it. On this book, on
+2 cores, it saved 0.24 s of a no-op rebuild (1.45 -> 1.22 s, 17%) and 0.33 s of a
+one-chapter prose edit (1.99 -> 1.66 s, 17%), medians of 5 runs: above the bar for an
+optimisation an author notices (0.2 s and 10% of a rebuild). It cannot serve stale
+output: it changes when memory is scanned for cycles, never what is built; if a future
+``nox -s bench`` shows the gain under that bar, delete this module.
 
 ``gc.freeze()`` moves every object alive at that moment into the permanent generation,
 which collections skip; objects made later are collected as usual, so the documents
