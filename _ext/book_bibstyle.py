@@ -32,25 +32,6 @@ def register_style() -> None:
     """Make ``bibtex_default_style = "book"`` available to sphinxcontrib-bibtex."""
     register_plugin("pybtex.style.formatting", STYLE_NAME, BookStyle, force=True)
     patch_incomplete_author_lists()
-    memoize_plugin_lookup()
-
-
-def memoize_plugin_lookup() -> None:
-    """Look each pybtex plugin up once per process.
-
-    Why it stays: sphinxcontrib-bibtex asks pybtex for its styles once per citation, and
-    each lookup scans every installed package's entry points (7 ms a citation). Measured
-    side by side with ``nox -s bench``, the memo saves about 0.2 s of a one-chapter prose
-    edit, the rebuild an author waits for most. It cannot serve stale output: it caches
-    which class implements a plugin name, never a formatted entry, and plugins cannot
-    change while one Sphinx process runs (a new process starts empty).
-    """
-    import functools
-
-    import pybtex.plugin
-
-    if not hasattr(pybtex.plugin.find_plugin, "cache_info"):
-        pybtex.plugin.find_plugin = functools.lru_cache(maxsize=None)(pybtex.plugin.find_plugin)
 
 
 def _is_others(person) -> bool:

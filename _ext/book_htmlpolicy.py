@@ -78,11 +78,18 @@ class PolicyTranslatorMixin:
         super().visit_title(node)  # type: ignore[misc]
         if isinstance(node.parent, addnodes.compact_paragraph) and node.parent.get("toctree"):
             # The sidebar captions come before the page's <h1>: they are level-2 headings.
+            # Upstream: https://github.com/sphinx-doc/sphinx/issues/14030 (fix proposed in
+            # https://github.com/sphinx-doc/sphinx/pull/14437). Remove this once the pinned
+            # Sphinx writes aria-level itself (the patch is then a no-op: it never doubles).
             self._patch_tag(start, 'role="heading"', 'role="heading" aria-level="2"')
 
     def visit_citation(self, node: nodes.Element) -> None:
         start = len(self.body)  # type: ignore[attr-defined]
         super().visit_citation(node)  # type: ignore[misc]
+        # docutils' HTML writer (_html_base.py, visit_citation; still in 0.22.4) writes the
+        # role that DPUB-ARIA 1.1 deprecated (https://github.com/w3c/dpub-aria/pull/22,
+        # https://github.com/w3c/html-aria/issues/363). Remove this once the pinned
+        # docutils writes no role="doc-biblioentry" (grep the built bibliography page).
         self._patch_tag(start, 'role="doc-biblioentry"', 'role="listitem"')
 
     def _patch_tag(self, start: int, old: str, new: str) -> None:

@@ -4,6 +4,9 @@ It replaces sphinx-sitemap 2.9, which lists only the pages written by the curren
 after a one-chapter edit its sitemap held two URLs out of seventeen. It also started a
 ``multiprocessing.Manager`` server process on every build (13 ms of a 0.8 s rebuild) to
 collect page names from parallel writers; this one asks the environment instead.
+Upstream: https://github.com/jdillard/sphinx-sitemap/issues/13 (open since 2018; #100 is
+its duplicate). Remove this module for sphinx-sitemap once that issue is fixed in a
+release: tests/test_sitemap.py's one-page edit test then passes with it.
 
 Last-modified dates come from git through sphinx-last-updated-by-git when it is loaded.
 """

@@ -29,7 +29,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective, SphinxRole
 
 from book_bibstyle import register_style
-from book_builders import WEB_BUILDERS
+from book_builders import HTML_BUILDERS, WEB_BUILDERS
 
 LOGGER = logging.getLogger(__name__)
 
@@ -37,9 +37,34 @@ LOGGER = logging.getLogger(__name__)
 DATA_FILES = ("data/onset_timelines.csv", "references.bib")
 STAMP_NAME = "ketamine-data.sha256"
 FIGURE_DIR = "timeline-figures"
-#: The light variant serves every builder (PDF for LaTeX, PNG as a fallback); HTML also
-#: gets the dark one.
-FIGURE_FORMATS = {"light": ("svg", "pdf", "png"), "dark": ("svg",)}
+#: Every variant of a chapter figure: the light one serves every builder (SVG, PDF for
+#: LaTeX, PNG as a fallback); the web book also shows the dark one and, below 46em, the
+#: phone layout in both themes. Each builder draws only what it shows (figure_formats);
+#: the light SVG also gives the figure its size.
+FIGURE_FORMATS = {
+    "light": ("svg", "pdf", "png"),
+    "dark": ("svg",),
+    "narrow-light": ("svg",),
+    "narrow-dark": ("svg",),
+}
+WEB_FORMATS = {
+    "light": ("svg",),
+    "dark": ("svg",),
+    "narrow-light": ("svg",),
+    "narrow-dark": ("svg",),
+}
+
+
+def figure_formats(builder: str) -> dict[str, tuple[str, ...]]:
+    """The files a builder shows: the web book its SVGs, the EPUB the light SVG, LaTeX the
+    PDF; any other builder everything."""
+    if builder in HTML_BUILDERS:
+        return WEB_FORMATS
+    if builder == "epub":
+        return {"light": ("svg",)}
+    if builder == "latex":
+        return {"light": ("svg", "pdf")}
+    return FIGURE_FORMATS
 
 
 def library_dir() -> Path:
@@ -284,7 +309,8 @@ class TimelineFigure(SphinxDirective):
         # Files are named by the digest of the data and the plotting code: a prose edit
         # reuses them, while a data edit or a change to the plots draws anew.
         stem = Path(self.env.app.doctreedir) / FIGURE_DIR / f"{name}-{data_digest(srcdir)[:12]}"
-        stems = save_variants(spec, points, stem)
+        builder = self.env.app.builder.name
+        stems = save_variants(spec, points, stem, figure_formats(builder))
 
         docdir = Path(self.env.doc2path(self.env.docname)).parent
         figure = nodes.figure(classes=["timeline-figure"])
@@ -296,9 +322,10 @@ class TimelineFigure(SphinxDirective):
         printed = addnodes.only(expr="epub or not html")
         printed += image
         figure += printed
-        web = addnodes.only(expr="html and not epub")
-        web += nodes.raw("", _figure_html(stems, alt), format="html")
-        figure += web
+        if builder in HTML_BUILDERS:
+            web = addnodes.only(expr="html and not epub")
+            web += nodes.raw("", _figure_html(stems, alt), format="html")
+            figure += web
         self.set_source_info(figure)
         caption = nodes.caption(spec.caption(points), spec.caption(points))
         caption.source, caption.line = self.get_source_info()
@@ -332,17 +359,17 @@ def _figure_html(stems: dict[str, Any], alt: str) -> str:
     return responsive_html((read("light"), read("dark")), narrow, alt=alt)
 
 
-def save_variants(spec: Any, points: Any, stem: Path) -> dict[str, Any]:
-    """Write the light variant (SVG, PDF, PNG), the dark one (SVG) and the phone layout in
-    both themes (SVG); return their stems and the rows drawn (``"points"``)."""
+def save_variants(
+    spec: Any, points: Any, stem: Path, formats: dict[str, tuple[str, ...]] = FIGURE_FORMATS
+) -> dict[str, Any]:
+    """Write the variants in the formats asked (by default all: see FIGURE_FORMATS); return
+    their stems and the rows drawn (``"points"``)."""
     import pickle
 
     from ketamine_timelines.display import render
 
     stem.parent.mkdir(parents=True, exist_ok=True)
-    variants = dict(FIGURE_FORMATS)
-    if spec.narrow:
-        variants.update({"narrow-light": ("svg",), "narrow-dark": ("svg",)})
+    variants = {v: kinds for v, kinds in formats.items() if spec.narrow or "narrow" not in v}
     stems: dict[str, Any] = {}
     drawn = stem.with_name(f"{stem.name}-points.pickle")
     for variant, kinds in variants.items():
@@ -366,6 +393,24 @@ def save_variants(spec: Any, points: Any, stem: Path) -> dict[str, Any]:
         plt.close(fig)
     stems["points"] = pickle.loads(drawn.read_bytes())  # our own build file
     return stems
+
+
+def figures_missing_formats(
+    app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str], removed: set[str]
+) -> list[str]:
+    """Pages to re-read because a figure lacks a format this builder shows.
+
+    Builders that share a doctree directory (``sphinx-build -M html`` then ``-M latexpdf``)
+    would otherwise find only the SVGs an earlier HTML build drew.
+    """
+    formats = figure_formats(app.builder.name)
+    stale: set[str] = set()
+    for file, (docnames, _) in env.images.items():
+        path = Path(app.srcdir, file)
+        kinds = formats.get(path.stem.rsplit("-", 1)[-1], ())
+        if FIGURE_DIR in path.parts and not all(path.with_suffix(f".{k}").exists() for k in kinds):
+            stale |= docnames
+    return sorted(stale - added - changed - removed)
 
 
 def _svg_pixel_size(path: Path) -> tuple[str, str]:
@@ -702,4 +747,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("env-get-outdated", invalidate_stale_executions)
     app.connect("env-purge-doc", _purge_download_state)
     app.connect("env-merge-info", _merge_download_state)
+    app.connect("env-get-outdated", figures_missing_formats)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

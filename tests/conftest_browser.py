@@ -1,11 +1,11 @@
 """Browser fixtures: the built book served over HTTP as a host would, and headless Chromium.
 
-Loaded from tests/conftest.py with ``pytest_plugins``. The server answers under the URL
-path the book is built for (``/en/latest/`` by default, from ``html_baseurl``) and answers
-unknown paths with the book's own 404 page, as Read the Docs and GitHub Pages do. The
-browser is Debian's Chromium driven by Playwright: nothing is downloaded, and the profile
-is a fresh, empty directory that Playwright creates (and passes as ``--user-data-dir``)
-for each launch.
+Loaded from tests/conftest.py with ``pytest_plugins``. The server (tools/serve_book.py,
+shared with ``nox -s bench``) answers under the URL path the book is built for
+(``/en/latest/`` by default, from ``html_baseurl``) and answers unknown paths with the
+book's own 404 page, as Read the Docs and GitHub Pages do. The browser is Debian's
+Chromium driven by Playwright: nothing is downloaded, and the profile is a fresh, empty
+directory that Playwright creates (and passes as ``--user-data-dir``) for each launch.
 """
 
 from __future__ import annotations
@@ -14,18 +14,15 @@ import json
 import os
 import runpy
 import shutil
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import partial
-from http import HTTPStatus
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import pytest
+
+from serve_book import BookSite, serve_book  # tools/serve_book.py (pytest's pythonpath)
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Names Chromium goes by: Debian's package, Ubuntu's, Google's builds.
@@ -67,66 +64,25 @@ def url_prefix() -> str:
     return prefix if prefix.endswith("/") else prefix + "/"
 
 
-class BookRequestHandler(SimpleHTTPRequestHandler):
-    """Serves the build directory under ``prefix``; anything else gets the book's 404 page."""
-
-    prefix = "/"
-
-    def translate_path(self, path: str) -> str:
-        url_path = unquote(urlsplit(path).path)
-        if not url_path.startswith(self.prefix):
-            return str(Path(self.directory) / ".not-in-the-book" / "missing")
-        return super().translate_path("/" + url_path[len(self.prefix) :])
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None):
-        page = Path(self.directory) / "404.html"
-        if code != HTTPStatus.NOT_FOUND or not page.exists():
-            return super().send_error(code, message, explain)
-        body = page.read_bytes()
-        self.send_response(code, message)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-        return None
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # keep pytest's output readable
-
-
-@dataclass
-class BookSite:
-    """The running server: ``site.url("docs/01-introduction.html")`` gives a page's URL."""
-
-    root: Path
-    host: str
-    port: int
-    prefix: str
-
-    @property
-    def origin(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def url(self, path: str = "") -> str:
-        return f"{self.origin}{self.prefix}{path}"
+@contextmanager
+def serve(directory: Path) -> Iterator[BookSite]:
+    """The book in ``directory`` served under the URL path it is built for."""
+    with serve_book(directory, url_prefix()) as site:
+        yield site
 
 
 @pytest.fixture(scope="session")
 def book_site(book_build: Path) -> Iterator[BookSite]:
-    """The built book on http://127.0.0.1:PORT/en/latest/, in a thread, for the session."""
-    prefix = url_prefix()
-    handler = type("Handler", (BookRequestHandler,), {"prefix": prefix})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(book_build)))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="book-server", daemon=True)
-    thread.start()
-    try:
-        yield BookSite(book_build, "127.0.0.1", server.server_address[1], prefix)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    """The HTML book served for the whole session."""
+    with serve(book_build) as site:
+        yield site
+
+
+@pytest.fixture(scope="session")
+def download_site(book_downloads: Path) -> Iterator[BookSite]:
+    """The HTML build that links the PDF and EPUB, served (needs TeX Live)."""
+    with serve(book_downloads) as site:
+        yield site
 
 
 @pytest.fixture(scope="session")
