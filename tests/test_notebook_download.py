@@ -18,19 +18,17 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import zipfile
 from collections.abc import Iterator
-from functools import partial
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.request import urlopen
 
 import pytest
 
 from conftest import ROOT, run_sphinx
-from conftest_browser import BookRequestHandler, url_prefix
+from conftest_browser import url_prefix
+from serve_book import serve_book  # tools/serve_book.py
 
 pytestmark = pytest.mark.notebook_download
 
@@ -53,19 +51,8 @@ def local_book(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBook]:
     outdir = base_dir / "html"
     outdir.mkdir()
     requests: list[str] = []
-    prefix = url_prefix()
-
-    class Handler(BookRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            requests.append(self.path)
-
-    Handler.prefix = prefix
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(outdir)))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="local-book", daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_address[1]}{prefix}"
-    try:
+    with serve_book(outdir, url_prefix(), requests) as site:
+        base = site.url()
         result = run_sphinx(
             ROOT,
             outdir,
@@ -82,10 +69,6 @@ def local_book(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBook]:
                 f"the book did not build:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
             )
         yield LocalBook(outdir, base, requests)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 def uv_venv(path: Path, *packages: str) -> Path:

@@ -96,9 +96,15 @@ class QuietServer(ThreadingHTTPServer):
 
 
 @contextmanager
-def serve_book(directory: Path, prefix: str = "/") -> Iterator[BookSite]:
-    """Serve ``directory`` on http://127.0.0.1:PORT{prefix} from a thread."""
-    handler = type("Handler", (BookRequestHandler,), {"prefix": prefix})
+def serve_book(
+    directory: Path, prefix: str = "/", requests: list[str] | None = None
+) -> Iterator[BookSite]:
+    """Serve ``directory`` on http://127.0.0.1:PORT{prefix} from a thread; each request's
+    path is appended to ``requests`` when a list is given."""
+    attributes: dict[str, Any] = {"prefix": prefix}
+    if requests is not None:
+        attributes["log_message"] = lambda self, format, *args: requests.append(self.path)
+    handler = type("Handler", (BookRequestHandler,), attributes)
     server = QuietServer(("127.0.0.1", 0), partial(handler, directory=str(directory)))
     thread = threading.Thread(target=server.serve_forever, name="book-server", daemon=True)
     thread.start()
