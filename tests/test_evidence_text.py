@@ -20,7 +20,7 @@ import pytest
 import textstat  # 0.7.4: later releases download a dictionary at run time
 from bs4 import BeautifulSoup, Tag
 
-from conftest import ROOT, run_sphinx
+from conftest import ROOT
 
 CHAPTERS = [
     f"docs/{name}.html"
@@ -56,25 +56,10 @@ CRISIS_LINES = ("988", "116 123")
 # -- The build ------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def html_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The HTML book alone, built strictly as `nox -s docs` builds it."""
-    base = tmp_path_factory.mktemp("evidence-text")
-    outdir = base / "html"
-    result = run_sphinx(
-        ROOT,
-        outdir,
-        "html",
-        "-d",
-        str(base / "doctrees"),
-        "-D",
-        f"nb_execution_cache_path={base / 'jupyter_cache'}",
-    )
-    if result.returncode != 0:
-        pytest.fail(
-            f"the HTML book did not build:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
-        )
-    return outdir
+@pytest.fixture(scope="session")
+def html_book(book_build: Path) -> Path:
+    """The session's HTML book (tests/conftest.py), built strictly as `nox -s docs` does."""
+    return book_build
 
 
 def reader_pages(root: Path) -> dict[str, Path]:
