@@ -8,13 +8,13 @@ Upstream: https://github.com/jdillard/sphinx-sitemap/issues/13 (open since 2018;
 its duplicate). Remove this module for sphinx-sitemap once that issue is fixed in a
 release: tests/test_sitemap.py's one-page edit test then passes with it.
 
-Last-modified dates come from git through sphinx-last-updated-by-git when it is loaded.
+No page carries a last-modified date: the book has one date, its last commit's (see
+``_ext/book_date.py``), which says nothing about a page.
 """
 
 from __future__ import annotations
 
 import fnmatch
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -24,10 +24,9 @@ from book_builders import WEB_BUILDERS
 NAMESPACE = "http://www.sitemaps.org/schemas/sitemap/0.9"
 
 
-def page_links(app: Any) -> list[tuple[str, str | None]]:
-    """(path relative to the site root, last-modified date or None) for every page."""
+def page_links(app: Any) -> list[str]:
+    """The path of every page, relative to the site root."""
     env = app.builder.env
-    updated = getattr(env, "git_last_updated", {})
     links = []
     for docname in sorted(env.found_docs):
         link = app.builder.get_target_uri(docname)
@@ -35,22 +34,14 @@ def page_links(app: Any) -> list[tuple[str, str | None]]:
             link = link[: -len("index.html")]
         if any(fnmatch.fnmatch(link, pattern) for pattern in app.config.sitemap_excludes):
             continue
-        timestamp = (updated.get(docname) or (None,))[0]
-        lastmod = None
-        if timestamp:
-            lastmod = datetime.fromtimestamp(int(timestamp), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        links.append((link, lastmod))
+        links.append(link)
     return links
 
 
-def sitemap_xml(base_url: str, links: list[tuple[str, str | None]]) -> str:
+def sitemap_xml(base_url: str, links: list[str]) -> str:
     base = base_url.rstrip("/") + "/"
     lines = ['<?xml version="1.0" encoding="utf-8"?>', f'<urlset xmlns="{NAMESPACE}">']
-    for link, lastmod in links:
-        entry = f"<url><loc>{escape(base + link)}</loc>"
-        if lastmod:
-            entry += f"<lastmod>{lastmod}</lastmod>"
-        lines.append(entry + "</url>")
+    lines += [f"<url><loc>{escape(base + link)}</loc></url>" for link in links]
     lines.append("</urlset>")
     return "\n".join(lines) + "\n"
 
