@@ -23,7 +23,7 @@ from typing import Any
 
 from sphinx.application import Sphinx
 
-from book_builders import HTML_BUILDERS
+from book_builders import HTML_BUILDERS, post_process_pages
 
 PLACEHOLDER = "book-csp-placeholder"
 #: The policy without its script hashes; ``{scripts}`` becomes the hash sources.
@@ -69,15 +69,7 @@ def add_placeholder(
 
 def wrap_renderer(app: Sphinx) -> None:
     """Fill in each page's policy once the template has rendered it."""
-    if app.builder.name not in HTML_BUILDERS:
-        return
-    templates = app.builder.templates
-    render = templates.render
-
-    def render_with_policy(template: str, context: dict[str, Any]) -> str:
-        return with_policy(render(template, context))
-
-    templates.render = render_with_policy
+    post_process_pages(app, with_policy)
 
 
 def setup(app: Sphinx) -> dict[str, Any]:

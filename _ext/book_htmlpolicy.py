@@ -26,7 +26,7 @@ from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
-from book_builders import HTML_BUILDERS
+from book_builders import HTML_BUILDERS, post_process_pages
 
 LOGGER = logging.getLogger(__name__)
 
@@ -123,15 +123,7 @@ def add_rel_to_template_links(html: str) -> str:
 
 
 def wrap_renderer(app: Sphinx) -> None:
-    if app.builder.name not in HTML_BUILDERS:
-        return
-    templates = app.builder.templates
-    render = templates.render
-
-    def render_with_rel(template: str, context: dict[str, Any]) -> str:
-        return add_rel_to_template_links(render(template, context))
-
-    templates.render = render_with_rel
+    post_process_pages(app, add_rel_to_template_links)
 
 
 def setup(app: Sphinx) -> dict[str, Any]:

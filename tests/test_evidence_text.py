@@ -62,15 +62,6 @@ def html_book(book_build: Path) -> Path:
     return book_build
 
 
-def reader_pages(root: Path) -> dict[str, Path]:
-    skip = {"genindex.html", "search.html"}
-    return {
-        p.relative_to(root).as_posix(): p
-        for p in sorted(root.rglob("*.html"))
-        if p.name not in skip and "_static" not in p.parts and "_sources" not in p.parts
-    }
-
-
 def main_article(page: Path) -> Tag:
     soup = BeautifulSoup(page.read_text(encoding="utf-8"), "lxml")
     article = soup.select_one("article[role=main]") or soup.body
@@ -136,9 +127,9 @@ def sentence_count(text: str) -> int:
 # -- Tests --------------------------------------------------------------------------------------
 
 
-def test_no_compiler_notes_in_any_page(html_book: Path) -> None:
+def test_no_compiler_notes_in_any_page(html_pages: dict[str, Path]) -> None:
     offenders = []
-    for name, page in reader_pages(html_book).items():
+    for name, page in html_pages.items():
         text = main_article(page).get_text(" ")
         for match in COMPILER_NOTES.finditer(text):
             start = max(match.start() - 60, 0)
@@ -173,9 +164,11 @@ def test_chapter_body_reading_grade(html_book: Path, chapter: str) -> None:
     assert grade(text) <= BODY_MAX_GRADE, f"{chapter}: body grade {grade(text):.1f}"
 
 
-def test_crisis_line_wherever_suicidal_thoughts_are_discussed(html_book: Path) -> None:
+def test_crisis_line_wherever_suicidal_thoughts_are_discussed(
+    html_pages: dict[str, Path],
+) -> None:
     missing = []
-    for name, page in reader_pages(html_book).items():
+    for name, page in html_pages.items():
         if name == "docs/bibliography.html":  # paper titles, not a discussion
             continue
         article = main_article(page)
@@ -233,13 +226,13 @@ TABLE_CONTEXT = re.compile(
 
 
 def test_no_page_says_esketamine_needs_an_oral_antidepressant_without_context(
-    html_book: Path,
+    html_pages: dict[str, Path],
 ) -> None:
     """ "Approved with an oral antidepressant" was the whole story only until January 2025,
     when the US also approved esketamine on its own; a sentence saying it must present it
     as the first approval or point to the table."""
     offenders = []
-    for name, page in reader_pages(html_book).items():
+    for name, page in html_pages.items():
         if name == "docs/bibliography.html":
             continue
         article = main_article(page)
