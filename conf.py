@@ -40,7 +40,14 @@ extensions = [
     "sphinxcontrib.bibtex",
     "sphinx_copybutton",
     "sphinx_design",
-    "book_sphinxext",
+    # The book's own extensions (_ext/), one room each:
+    "book_bibstyle",  # bibliography entries linked to doi.org and PubMed
+    "book_lock",  # one build at a time per checkout
+    "book_execution",  # data-aware notebook cache, clear notebook errors
+    "book_figures",  # the timeline-figure directive
+    "book_downloads",  # PDF/EPUB/.ipynb downloads
+    "book_assets",  # per-page stylesheets and scripts
+    "book_meta",  # social-media cards
     "book_notebooks",
     "book_htmlpolicy",
     "book_print",
@@ -93,7 +100,7 @@ myst_footnote_transition = False
 
 nb_execution_mode = os.environ.get("NB_EXECUTION_MODE", "cache")
 # A failing cell is reported as one error naming the notebook's file and the cell's line
-# (_ext/book_sphinxext.py: report_failed_execution), not as a Sphinx crash.
+# (_ext/book_execution.py: report_failed_execution), not as a Sphinx crash.
 nb_execution_raise_on_error = False
 nb_execution_show_tb = False
 suppress_warnings.append("mystnb.exec")  # its two lines say less than that one error
@@ -157,7 +164,7 @@ notfound_context = {
     'Start again from the <a href="' + notfound_urls_prefix + '">first page of the book</a> '
     "or use the search box.</p>",
 }
-# Social-media cards (OpenGraph), written by _ext/book_sphinxext.py.
+# Social-media cards (OpenGraph), written by _ext/book_meta.py.
 book_social_image = "_static/social.png"
 book_social_image_alt = "Ketamine for mental health: an evidence-based, executable book"
 html_copy_source = True

@@ -6,6 +6,8 @@ only knows ``pubmed`` and links to a legacy NCBI address, so both are mapped her
 
 from __future__ import annotations
 
+from typing import Any
+
 from pybtex.plugin import register_plugin
 from pybtex.style.formatting.unsrt import Style as UnsrtStyle
 from pybtex.style.template import field, href, join, optional, sentence
@@ -78,3 +80,8 @@ def patch_incomplete_author_lists() -> None:
         if not getattr(node.f, "_book_et_al", False):
             node.f = _names_with_et_al(node.f)
             node.f._book_et_al = True
+
+
+def setup(app: Any) -> dict[str, Any]:
+    register_style()
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -6,45 +6,53 @@ Sphinx extensions that build the book live beside ``conf.py`` in ``_ext/``.
 
 Every plotted number is a row of the data set with a study key that exists in the
 bibliography and a location in the source.
+
+Names are imported on first use (PEP 562): ``import ketamine_timelines.vocab`` or
+``from ketamine_timelines import load_points`` does not import Matplotlib, which only the
+figures need (the book's build reads the vocabulary on every run).
 """
 
 from __future__ import annotations
 
-from .bib import Reference, load_bib
-from .data import DataError, Point, load_points, select
-from .display import ThemedFigure
-from .figures import FIGURES, figure
-from .plots import (
-    plot_onset,
-    plot_onset_headline,
-    plot_side_effect_window,
-    plot_single_dose_course,
-    plot_treatment_day,
-)
-from .style import THEMES, contrast_ratio, get_theme
-from .tables import sources_table
-from .timeaxis import apply_time_axis
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "FIGURES",
-    "THEMES",
-    "DataError",
-    "Point",
-    "Reference",
-    "ThemedFigure",
-    "apply_time_axis",
-    "contrast_ratio",
-    "figure",
-    "get_theme",
-    "load_bib",
-    "load_points",
-    "plot_onset",
-    "plot_onset_headline",
-    "plot_side_effect_window",
-    "plot_single_dose_course",
-    "plot_treatment_day",
-    "select",
-    "sources_table",
-]
+#: Public name -> the submodule that defines it.
+_EXPORTS = {
+    "FIGURES": "figures",
+    "figure": "figures",
+    "Reference": "bib",
+    "load_bib": "bib",
+    "DataError": "data",
+    "Point": "data",
+    "load_points": "data",
+    "select": "data",
+    "ThemedFigure": "display",
+    "plot_onset": "plots",
+    "plot_onset_headline": "plots",
+    "plot_side_effect_window": "plots",
+    "plot_single_dose_course": "plots",
+    "plot_treatment_day": "plots",
+    "THEMES": "style",
+    "contrast_ratio": "style",
+    "get_theme": "style",
+    "sources_table": "tables",
+    "apply_time_axis": "timeaxis",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
