@@ -41,9 +41,11 @@ CHAPTERS = [
 IN_BRIEF_MAX_GRADE = 8.0
 BODY_MAX_GRADE = 10.0
 
-#: Words that only a compiler's note would use; none belongs in the book.
+#: Words that only a compiler's note would use; none belongs in the book. The evidence
+#: brief's tags are matched in capitals: "partly" is also a verdict of the claims table.
 COMPILER_NOTES = re.compile(
-    r"recollection|not confirmed|scraped|reproduced on|UNVERIFIED|PARTLY", re.IGNORECASE
+    r"(?i:recollection|not confirmed|scraped|reproduced on|unverified|partly (?:verified|read))"
+    r"|PARTLY"
 )
 REVIEW_DATE = re.compile(
     r"Evidence reviewed:\s*(January|February|March|April|May|June|July|August|September|"
