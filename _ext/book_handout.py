@@ -32,30 +32,55 @@ FACTS_CLASS = "handout-facts"
 QUESTIONS_CLASS = "handout-questions"
 #: Paper sizes, as geometry's options; one .tex (and PDF) each.
 PAPERS = {"a4": "a4paper", "letter": "letterpaper"}
-TITLE = "Ketamine and esketamine for depression: key facts and questions to ask"
+TITLE = "Ketamine and esketamine for depression: short answers and questions to ask"
 
 
-def handout_items(doctree: nodes.Node, cls: str) -> list[str]:
-    """The plain text of each item of the list marked ``cls``, without citations."""
+def handout_items(doctree: nodes.Node, cls: str) -> list[nodes.list_item]:
+    """The items of the list marked ``cls`` (the guide's short answers or questions)."""
     for element in doctree.findall(nodes.Element):
         if cls in element.get("classes", []):
-            lists = [element, *element.findall(nodes.bullet_list)]
-            found = next((b for b in lists if isinstance(b, nodes.bullet_list)), None)
-            if found is None:
-                continue
-            return [_plain(item) for item in found.children if isinstance(item, nodes.list_item)]
+            found = next(iter(element.findall(nodes.bullet_list)), None)
+            if found is not None:
+                return [item for item in found.children if isinstance(item, nodes.list_item)]
     return []
 
 
-def _plain(node: nodes.Node) -> str:
+def _without_citations(node: nodes.Node) -> nodes.Node:
     node = node.deepcopy()
     for ref in list(node.findall(addnodes.pending_xref)):
         if ref.get("refdomain") == "cite":
             ref.parent.remove(ref)
     for ref in list(node.findall(nodes.citation_reference)):
         ref.parent.remove(ref)
-    text = " ".join(node.astext().split())
-    return re.sub(r"\s+([.,;:])", r"\1", text)
+    return node
+
+
+def _tidy(text: str) -> str:
+    """One space between words, none before punctuation (where a citation stood)."""
+    return re.sub(r"\s+([.,;:])", r"\1", " ".join(text.split()))
+
+
+def plain_text(item: nodes.Node) -> str:
+    """An item as plain text, without its citations: what the handout says."""
+    return _tidy(_without_citations(item).astext())
+
+
+def latex_text(item: nodes.Node) -> str:
+    """An item as LaTeX: its words escaped, bold and italic kept, citations left out."""
+
+    def walk(node: nodes.Node) -> str:
+        if isinstance(node, nodes.Text):
+            return latex_escape(str(node))
+        inner = "".join(walk(child) for child in node.children)
+        if isinstance(node, nodes.strong):
+            return rf"\textbf{{{inner}}}"
+        if isinstance(node, nodes.emphasis):
+            return rf"\emph{{{inner}}}"
+        if isinstance(node, nodes.paragraph):
+            return inner + " "
+        return inner
+
+    return _tidy(walk(_without_citations(item)))
 
 
 _LATEX_SPECIAL = {
@@ -79,14 +104,15 @@ def latex_escape(text: str) -> str:
 def handout_tex(
     facts: list[str], questions: list[str], paper: str, url: str, notice: str, date: str
 ) -> str:
-    """The handout's LaTeX source (XeLaTeX: the text is Unicode as it stands)."""
+    """The handout's LaTeX source (XeLaTeX: the text is Unicode as it stands); ``facts``
+    and ``questions`` are LaTeX already (latex_text)."""
     epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "0") or 0)
     pdfdate = time.strftime("D:%Y%m%d%H%M%SZ", time.gmtime(epoch))
-    fact_items = "\n".join(rf"  \item {latex_escape(f)}" for f in facts)
-    question_items = "\n".join(rf"  \item {latex_escape(q)}" for q in questions)
+    fact_items = "\n".join(rf"  \item {f}" for f in facts)
+    question_items = "\n".join(rf"  \item {q}" for q in questions)
     return rf"""% The printable handout, written by _ext/book_handout.py from the patient guide
 % (docs/start-here.md). Do not edit: edit the guide.
-\documentclass[10pt]{{article}}
+\documentclass[11pt]{{article}}
 \usepackage[{PAPERS[paper]}, margin=14mm, includefoot, footskip=8mm]{{geometry}}
 \usepackage{{fontspec}}
 \setmainfont{{FreeSans}}
@@ -99,6 +125,7 @@ def handout_tex(
 \usepackage{{xurl}}
 \urlstyle{{same}}
 \setlength{{\parindent}}{{0pt}}
+\raggedright
 \setlength{{\columnsep}}{{7mm}}
 \pagestyle{{empty}}
 \setlist{{leftmargin=*, itemsep=2pt, topsep=2pt, parsep=0pt}}
@@ -106,7 +133,8 @@ def handout_tex(
 {{\Large\bfseries {latex_escape(TITLE)}\par}}
 \smallskip
 {{\small From the book \emph{{Ketamine for mental health}}, version of {latex_escape(date)}.
-The full guide, with a source for every fact: \url{{{url}}}\par}}
+The full guide, with a source for every fact and the chapters that hold the evidence:\\
+\url{{{url}}}\par}}
 \medskip
 \fbox{{\parbox{{\dimexpr\linewidth-2\fboxsep-2\fboxrule}}{{\small\textbf{{{latex_escape(notice)}}}}}}}
 \medskip
@@ -125,14 +153,20 @@ The full guide, with a source for every fact: \url{{{url}}}\par}}
 """
 
 
+def _date(app: Sphinx) -> str:
+    """The book's date (the last commit's, _ext/book_date.py), as the PDF prints it."""
+    epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "0") or 0)
+    return time.strftime("%d %B %Y", time.gmtime(epoch)).lstrip("0")
+
+
 def write_handouts(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder.name != "latex":
         return
     if GUIDE_DOC not in app.env.found_docs:
         return
     doctree = app.env.get_doctree(GUIDE_DOC)
-    facts = handout_items(doctree, FACTS_CLASS)
-    questions = handout_items(doctree, QUESTIONS_CLASS)
+    facts = [latex_text(item) for item in handout_items(doctree, FACTS_CLASS)]
+    questions = [latex_text(item) for item in handout_items(doctree, QUESTIONS_CLASS)]
     if not facts or not questions:
         LOGGER.warning(
             f"handout: the guide has no list marked {FACTS_CLASS!r} or {QUESTIONS_CLASS!r}",
@@ -144,7 +178,7 @@ def write_handouts(app: Sphinx, exception: Exception | None) -> None:
     notice = app.config.book_notice_full
     for paper in PAPERS:
         target = Path(app.outdir) / f"handout-{paper}.tex"
-        text = handout_tex(facts, questions, paper, url, notice, app.config.release)
+        text = handout_tex(facts, questions, paper, url, notice, _date(app))
         if not target.exists() or target.read_text(encoding="utf-8") != text:
             target.write_text(text, encoding="utf-8")
 
