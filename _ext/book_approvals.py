@@ -119,7 +119,7 @@ class ApprovalsList(SphinxDirective):
 
 
 def _without_region(authority: str, region: str) -> str:
-    """"US, Food and Drug ..." -> "Food and Drug ...", under the heading "United States"."""
+    """ "US, Food and Drug ..." -> "Food and Drug ...", under the heading "United States"."""
     first, sep, rest = authority.partition(", ")
     return rest if sep and first in {region, REGION_NAMES[region]} else authority
 
@@ -167,7 +167,7 @@ class ApprovalsRole(SphinxRole):
 
 
 def _short(authority: str) -> str:
-    """"UK, National Institute ... (NICE)" -> "NICE in the United Kingdom"; "Canada, CADTH
+    """ "UK, National Institute ... (NICE)" -> "NICE in the United Kingdom"; "Canada, CADTH
     (now ...)" -> "CADTH in Canada"."""
     import re
 

@@ -212,9 +212,7 @@ def test_guide_numbers_are_the_data_sets(book_build: Path) -> None:
     assert shown == [answer(points, spec) for spec in specs]
     # The CSV itself, without the library: TRANSFORM-1/2 pooled response (Turkoz 2021).
     rows = [
-        r
-        for r in data_rows()
-        if r["study_key"] == "turkoz2021" and r["measure"] == "response_rate"
+        r for r in data_rows() if r["study_key"] == "turkoz2021" and r["measure"] == "response_rate"
     ]
     for hours, name in (("24", "esketamine-day2"), ("648", "esketamine-day28")):
         arms = {r["arm"]: per_100(r["value"]) for r in rows if r["timepoint_hours"] == hours}
@@ -402,9 +400,7 @@ def test_handout_says_what_the_guide_says(book_latex: Path, book_build: Path, pa
 
 
 @pytest.mark.latex
-def test_guide_links_the_handout_and_opens_the_pdf(
-    book_downloads: Path, book_latex: Path
-) -> None:
+def test_guide_links_the_handout_and_opens_the_pdf(book_downloads: Path, book_latex: Path) -> None:
     links = {a.get("href") for a in article(book_downloads / GUIDE).select("a.book-download")}
     for paper in HANDOUT_SIZES:
         assert f"../downloads/handout-{paper}.pdf" in links, links

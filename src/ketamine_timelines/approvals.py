@@ -38,9 +38,7 @@ COLUMNS = (
 OPTIONAL = frozenset({"date", "note"})
 #: Regions in the order readers meet them (the guide lists them so).
 REGIONS = ("US", "EU", "UK", "Canada", "Australia")
-KINDS = frozenset(
-    {"approval", "safety programme", "controlled substance", "funding advice"}
-)
+KINDS = frozenset({"approval", "safety programme", "controlled substance", "funding advice"})
 #: How a row's facts were checked (provenance; readers never see it):
 #: regulator-site = read on the regulator's or agency's own web pages;
 #: copy-of-document = part read in a verbatim copy of the regulator's document on
@@ -48,8 +46,19 @@ KINDS = frozenset(
 #: REMS page or EMA page by the book's November and December 2026 reviews.
 VERIFICATION = frozenset({"regulator-site", "copy-of-document", "earlier-review"})
 _MONTHS = (
-    "January February March April May June July August September October November December"
-).split()
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 @dataclass(frozen=True)
@@ -136,14 +145,18 @@ def _decision(
         raise err("kind", f"unknown kind {row['kind']!r}; allowed: {', '.join(sorted(KINDS))}")
     if row["verification"] not in VERIFICATION:
         allowed = ", ".join(sorted(VERIFICATION))
-        raise err("verification", f"unknown verification {row['verification']!r}; allowed: {allowed}")
+        raise err(
+            "verification", f"unknown verification {row['verification']!r}; allowed: {allowed}"
+        )
     if row["date"]:
         match = re.fullmatch(r"(\d{4})-(\d{2})", row["date"])
         if not match or not 1 <= int(match[2]) <= 12:
             raise err("date", f"not a month as YYYY-MM: {row['date']!r}")
         wanted = f"{_MONTHS[int(match[2]) - 1]} {match[1]}"
         if row["date_label"] != wanted:
-            raise err("date_label", f"{row['date_label']!r} does not match date (expected {wanted!r})")
+            raise err(
+                "date_label", f"{row['date_label']!r} does not match date (expected {wanted!r})"
+            )
     keys = tuple(k.strip() for k in row["cite"].split(";") if k.strip())
     for key in keys:
         if key not in bib_keys:
