@@ -49,6 +49,9 @@ extensions = [
     "book_assets",  # per-page stylesheets and scripts
     "book_meta",  # social-media cards
     "book_notebooks",
+    "book_approvals",  # Table 5.1 and the guide's country list, from data/approvals.csv
+    "book_guide",  # the patient guide's numbers, computed from the data set
+    "book_handout",  # the printable handout, from the guide (LaTeX builder)
     "book_htmlpolicy",
     "book_print",
     "book_csp",
@@ -348,6 +351,9 @@ latex_toplevel_sectioning = "chapter"
 # Downloads linked from the landing page, when they have been built (nox -s pdf / epub).
 book_pdf_path = str(ROOT / "_build" / "latex" / "ketamine-for-mental-health.pdf")
 book_epub_path = str(ROOT / "_build" / "epub" / "ketamine-for-mental-health.epub")
+# The printable handout (_ext/book_handout.py), built with the PDF, linked from the guide.
+book_handout_a4_path = str(ROOT / "_build" / "latex" / "handout-a4.pdf")
+book_handout_letter_path = str(ROOT / "_build" / "latex" / "handout-letter.pdf")
 
 # -- EPUB --------------------------------------------------------------------------------
 epub_basename = "ketamine-for-mental-health"

@@ -169,9 +169,15 @@ def lab(session: nox.Session) -> None:
     session.run("jupyter", "lab", "--notebook-dir", str(ROOT), *as_root, *session.posargs)
 
 
+#: The printable handout, one per paper size (A4, US Letter), built with the PDF.
+HANDOUT_TEX = ("handout-a4.tex", "handout-letter.tex")
+HANDOUT_PDF = tuple(name.replace(".tex", ".pdf") for name in HANDOUT_TEX)
+
+
 @nox.session
 def pdf(session: nox.Session) -> None:
-    """Build the PDF book with XeLaTeX into _build/latex/ketamine-for-mental-health.pdf."""
+    """Build the PDF book with XeLaTeX into _build/latex/ketamine-for-mental-health.pdf, and
+    the printable handout into _build/latex/handout-a4.pdf and handout-letter.pdf."""
     missing = [tool for tool in ("latexmk", "xelatex") if shutil.which(tool) is None]
     if missing:
         session.error(f"{', '.join(missing)} not found. Install TeX Live with: sudo {APT_TEX}")
@@ -187,7 +193,18 @@ def pdf(session: nox.Session) -> None:
             "ketamine-for-mental-health.tex",
             external=True,
         )
+        # The printable handout (_ext/book_handout.py wrote its .tex from the guide).
+        session.run(
+            "latexmk",
+            "-xelatex",
+            "-interaction=nonstopmode",
+            "-halt-on-error",
+            "-quiet",
+            *HANDOUT_TEX,
+            external=True,
+        )
     session.log(f"The PDF is at {BUILD / 'latex' / 'ketamine-for-mental-health.pdf'}")
+    session.log(f"The handouts are {', '.join(str(BUILD / 'latex' / n) for n in HANDOUT_PDF)}")
 
 
 @nox.session

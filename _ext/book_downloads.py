@@ -1,8 +1,10 @@
-"""Downloads: the PDF and EPUB linked from the landing page, and each executed notebook.
+"""Downloads: the PDF and EPUB linked from the landing page, the printable handout linked
+from the patient guide, and each executed notebook.
 
-``{book-download}`pdf``` links the built PDF (or EPUB) when there is one, and says how to
-build it when there is not; a page is re-read when that changes. After an HTML build the
-PDF and EPUB are copied to ``downloads/`` and each notebook page gets its executed
+``{book-download}`pdf``` links the built PDF (or EPUB, or ``handout-a4`` and
+``handout-letter``) when there is one, and says how to build it when there is not; a page
+is re-read when that changes. After an HTML build these files are copied to
+``downloads/`` and each notebook page gets its executed
 ``.ipynb`` beside it, with outputs from the execution cache, made reproducible and
 prepared for readers by ``book_notebooks``.
 """
@@ -19,11 +21,22 @@ from sphinx.util.docutils import SphinxRole
 
 from book_builders import WEB_BUILDERS
 
-DOWNLOAD_LABELS = {"pdf": "PDF", "epub": "EPUB"}
+DOWNLOAD_LABELS = {
+    "pdf": "PDF",
+    "epub": "EPUB",
+    "handout-a4": "handout (A4)",
+    "handout-letter": "handout (US Letter)",
+}
 
 
 def _download_source(config: Any, kind: str) -> Path:
-    return Path(config.book_pdf_path if kind == "pdf" else config.book_epub_path)
+    """The built file: configuration value ``book_<kind>_path`` (book_handout_a4_path...)."""
+    return Path(getattr(config, f"book_{kind.replace('-', '_')}_path"))
+
+
+def _session(kind: str) -> str:
+    """The nox session that builds it (the handouts are built with the PDF)."""
+    return "epub" if kind == "epub" else "pdf"
 
 
 def _download_state_changed(env: BuildEnvironment) -> set[str]:
@@ -62,7 +75,8 @@ class BookDownloadRole(SphinxRole):
         kind = self.text.strip().lower()
         if kind not in DOWNLOAD_LABELS:
             msg = self.inliner.reporter.error(
-                f"book-download: unknown kind {kind!r} (use pdf or epub)", line=self.lineno
+                f"book-download: unknown kind {kind!r} (use {', '.join(DOWNLOAD_LABELS)})",
+                line=self.lineno,
             )
             return [], [msg]
         source = _download_source(self.config, kind)
@@ -79,7 +93,7 @@ class BookDownloadRole(SphinxRole):
             lead = f"{DOWNLOAD_LABELS[kind]}: from the web edition, "
             return [nodes.inline(text, "", nodes.Text(lead), ref)], []
         if not source.exists():
-            text = f"{DOWNLOAD_LABELS[kind]}: build it with nox -s {kind}"
+            text = f"{DOWNLOAD_LABELS[kind]}: build it with nox -s {_session(kind)}"
             return [nodes.inline(text, text, classes=["book-download-missing"])], []
         depth = self.env.docname.count("/")
         uri = "../" * depth + f"downloads/{source.name}"
@@ -170,6 +184,8 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_role("book-download", BookDownloadRole())
     app.add_config_value("book_pdf_path", "_build/latex/ketamine-for-mental-health.pdf", "html")
     app.add_config_value("book_epub_path", "_build/epub/ketamine-for-mental-health.epub", "html")
+    app.add_config_value("book_handout_a4_path", "_build/latex/handout-a4.pdf", "html")
+    app.add_config_value("book_handout_letter_path", "_build/latex/handout-letter.pdf", "html")
     app.connect("build-finished", copy_downloads)
     app.connect("env-get-outdated", pages_with_changed_downloads)
     app.connect("env-purge-doc", _purge_download_state)

@@ -43,6 +43,8 @@ HAVE_TEX = all(shutil.which(tool) for tool in ("latexmk", "xelatex"))
 HAVE_EPUBCHECK = epubcheck.command() is not None
 PDF_NAME = "ketamine-for-mental-health.pdf"
 EPUB_NAME = "ketamine-for-mental-health.epub"
+#: The printable handout (A4, US Letter), built with the PDF (noxfile.py: HANDOUT_TEX).
+HANDOUT_TEX = ("handout-a4.tex", "handout-letter.tex")
 
 
 @pytest.fixture(scope="session")
@@ -102,6 +104,18 @@ def book_latex(build_base: Path) -> Path:
     )
     if result.returncode != 0:
         pytest.fail(f"latexmk failed:\n{result.stdout[-6000:]}")
+    # The printable handout, written beside the book's .tex by _ext/book_handout.py and
+    # compiled as `nox -s pdf` compiles it (two one-page documents: a few seconds).
+    result = subprocess.run(
+        ["latexmk", "-xelatex", "-interaction=nonstopmode", "-halt-on-error", *HANDOUT_TEX],
+        cwd=outdir,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH, "FORCE_SOURCE_DATE": "1"},
+    )
+    if result.returncode != 0:
+        pytest.fail(f"latexmk failed on the handout:\n{result.stdout[-6000:]}")
     return outdir
 
 
@@ -134,6 +148,10 @@ def book_downloads(build_base: Path, book_latex: Path, book_epub: Path) -> Path:
         f"book_pdf_path={book_latex / PDF_NAME}",
         "-D",
         f"book_epub_path={book_epub}",
+        "-D",
+        f"book_handout_a4_path={book_latex / 'handout-a4.pdf'}",
+        "-D",
+        f"book_handout_letter_path={book_latex / 'handout-letter.pdf'}",
         outdir=build_base / "html-downloads",
         doctrees=build_base / "doctrees-html-downloads",
     )

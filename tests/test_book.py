@@ -179,6 +179,10 @@ PRIMARY_SOURCES = (
     "https://www.accessdata.fda.gov/",
     "https://www.fda.gov/",
     "https://www.ema.europa.eu/",
+    "https://www.nice.org.uk/",
+    "https://dhpp.hpfb-dgpsa.ca/",
+    "https://www.cda-amc.ca/",
+    "https://www.tga.gov.au/",
 )
 
 

@@ -137,7 +137,9 @@ def test_pdf_is_dated_by_the_commit(pdf_reader: PdfReader, pdf_pages_text: list[
     assert day in title or time.strftime("%d %B %Y", COMMIT_TIME) in title, title
     release = time.strftime("%Y-%m-%d", COMMIT_TIME)
     body = " ".join(pdf_pages_text[5:])
-    assert f"Release {release}" in body, "the running headers carry another date"
+    # pypdf guesses word spaces from the header font's widths, and the guess moves with
+    # what else the font sets elsewhere in the book: compare letters and digits only.
+    assert squash(f"Release {release}") in squash(body), "the running headers carry another date"
 
 
 @pytest.mark.latex
@@ -149,8 +151,8 @@ def test_copyright_page_and_chapter_openings_carry_the_notice(
     assert "988" in front and "116 123" in front
     openings = [t for t in pdf_pages_text if re.search(r"^\s*CHAPTER\b", t)]
     assert len(openings) >= 8, len(openings)
-    for text in openings:
-        assert "not medical advice" in text, text[:200]
+    for text in openings:  # letters only: pypdf's word spaces in the footer font vary
+        assert squash("not medical advice") in squash(text), text[:200]
 
 
 # -- EPUB --------------------------------------------------------------------------------------
