@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -54,6 +55,7 @@ extensions = [
     "book_handout",  # the printable handout, from the guide (LaTeX builder)
     "book_htmlpolicy",
     "book_print",
+    "book_epub",  # EPUB accessibility: page language, nav role, metadata
     "book_csp",
     "book_sitemap",
     "notfound.extension",
@@ -86,6 +88,10 @@ exclude_patterns = [
     # The PDF's own root document (see _configure_for_builder below).
     "docs/print",
 ]
+
+# Templates that replace Sphinx's own: _templates/longtable.tex.jinja (a long table
+# never ends on a page of its own with only its header; see the file).
+templates_path = ["_templates"]
 
 # Figures and tables numbered by chapter ("Fig. 3.1", "Table 4.2"; appendix "Table A.1"
 # in the PDF), so that no two share a number.
@@ -290,21 +296,43 @@ book_notice_full = (
 # A book, not a report: \appendix for the notebooks, \backmatter for glossary,
 # bibliography and about (unnumbered chapters). openany: no blank pages in a screen PDF.
 latex_docclass = {"manual": "book"}
+_pdf_date = time.strftime("D:%Y%m%d%H%M%SZ", _build_time)
 latex_table_style = ["booktabs", "colorrows"]
 latex_elements = {
     "papersize": "a4paper",
     "pointsize": "11pt",
     "extraclassoptions": "openany,oneside",
+    # fancyhdr needs 13.6 pt for the running header's line (it warned at LaTeX's 12 pt);
+    # geometry keeps the text block where it was.
+    "geometry": r"\usepackage[headheight=14pt]{geometry}",
     "preamble": r"""
 \usepackage{bookmark}
+% What a PDF declares about itself (see README, "The PDF and a screen reader"): its
+% language (/Lang, so a screen reader picks an English voice), its title in the window's
+% title bar rather than the file name, and XMP metadata (hyperxmp: title, author,
+% subject, language, licence; keeppdfinfo keeps the author in the document information
+% too, which hyperxmp would move to XMP only). The PDF is not tagged; README says why.
+\usepackage{hyperxmp}
 \hypersetup{bookmarksnumbered=true, pdftitle={Ketamine for mental health},
-  pdfsubject={An evidence-based, executable book}}
+  pdfsubject={An evidence-based, executable book},
+  pdfauthor={"""
+    + author
+    + r"""}, keeppdfinfo, pdflang={en}, pdfdisplaydoctitle=true,
+  pdfcopyright={Text CC BY 4.0, code MIT},
+  pdflicenseurl={https://creativecommons.org/licenses/by/4.0/}}
 % The PDF's dates are the commit's, written into the .tex so that latexmk rebuilds the
-% PDF when only the commit changed (it does not watch SOURCE_DATE_EPOCH).
+% PDF when only the commit changed (it does not watch SOURCE_DATE_EPOCH). The XMP packet
+% carries them too, and an instance id made from them instead of hyperxmp's clock.
 \hypersetup{pdfcreationdate={"""
-    + time.strftime("D:%Y%m%d%H%M%SZ", _build_time)
+    + _pdf_date
     + r"""}, pdfmoddate={"""
-    + time.strftime("D:%Y%m%d%H%M%SZ", _build_time)
+    + _pdf_date
+    + r"""}, pdfdate={"""
+    + _pdf_date
+    + r"""}, pdfmetadate={"""
+    + _pdf_date
+    + r"""}, pdfinstanceid={uuid:"""
+    + str(uuid.uuid5(uuid.NAMESPACE_URL, f"{html_baseurl}#{_pdf_date}"))
     + r"""}}
 % Long addresses and DOIs break at any character rather than run into the margin.
 \usepackage{xurl}
@@ -379,6 +407,36 @@ epub_show_urls = "no"
 # .buildinfo.bak: Sphinx keeps the previous .buildinfo when the configuration changed;
 # it is no part of the book (and its unknown type is a warning, so an error here).
 epub_exclude_files = ["search.html", "404.html", ".buildinfo.bak"]
+# The EPUB's accessibility metadata (EPUB Accessibility 1.1, written into content.opf by
+# _ext/book_epub.py). Every statement must stay true of the built book: the Ace gate
+# (tests/test_validators.py) checks the book as a machine can; the summary says what a
+# reader gets and who checked it.
+book_epub_accessibility = [
+    ("schema:accessMode", "textual"),
+    ("schema:accessMode", "visual"),
+    # Every figure has a text alternative and its studies are listed in a table; with each
+    # figure's data as a table in the EPUB (issue 22), text alone gives everything.
+    ("schema:accessModeSufficient", "textual"),
+    ("schema:accessModeSufficient", "textual,visual"),
+    ("schema:accessibilityFeature", "tableOfContents"),
+    ("schema:accessibilityFeature", "structuralNavigation"),
+    ("schema:accessibilityFeature", "readingOrder"),
+    ("schema:accessibilityFeature", "alternativeText"),
+    ("schema:accessibilityHazard", "none"),
+    (
+        "schema:accessibilitySummary",
+        "A reflowable EPUB 3 book. A table of contents and headings for every chapter and "
+        "section allow navigation by structure, and the reading order follows the printed "
+        "book. Every figure has a text alternative that describes what it shows, most with "
+        "the values plotted, and the notebook chapters list the studies behind the figures in "
+        "tables with header rows. There are no page numbers from a print edition. Nothing "
+        "flashes, moves or makes a sound. The book's tests check it with DAISY Ace (no "
+        "critical or serious finding) and EPUBCheck; the conformance statement is the "
+        "contributors' own assessment, not a third party's certification.",
+    ),
+    ("dcterms:conformsTo", "EPUB Accessibility 1.1 - WCAG 2.1 Level AA"),
+    ("a11y:certifiedBy", author),
+]
 
 
 PRINT_BUILDERS = {"latex", "epub"}

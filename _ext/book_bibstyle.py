@@ -1,23 +1,60 @@
-"""The book's pybtex style: unsrt, with every entry linked to doi.org and PubMed.
+"""The book's pybtex style: unsrt's entries, in author order, linked to doi.org and PubMed.
 
-The book's bibliography stores ``pmid`` (the field name PubMed uses); pybtex's unsrt style
-only knows ``pubmed`` and links to a legacy NCBI address, so both are mapped here.
+- **Author order.** The text cites author and year ("Taylor et al., 2006"), so the list is
+  sorted the way a reader looks an entry up: by the first author's surname, then the year
+  (then the other authors and the title), and each entry starts with that surname
+  ("Taylor, S. D., ..."). unsrt numbered entries by first citation, which in the PDF gave
+  Domino, Berman, Dean, Kishimoto... The HTML, PDF and EPUB share the order.
+- **Links.** The book's bibliography stores ``pmid`` (the field name PubMed uses);
+  pybtex's unsrt style only knows ``pubmed`` and links to a legacy NCBI address, so both
+  are mapped here.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from pybtex.bibtex.utils import bibtex_purify
 from pybtex.plugin import register_plugin
 from pybtex.style.formatting.unsrt import Style as UnsrtStyle
+from pybtex.style.sorting.author_year_title import SortingStyle as AuthorYearTitleSorting
 from pybtex.style.template import field, href, join, optional, sentence
 
 STYLE_NAME = "book"
+SORTING_NAME = "book_author_year"
 PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/"
 
 
+class AuthorYearSorting(AuthorYearTitleSorting):
+    """First author's surname, year, then all authors and the title.
+
+    pybtex's author_year_title compares the whole author list before the year, and keeps
+    TeX's braces and accents in the key, so corporate authors ("{U.S. Food and Drug
+    Administration}") sorted after every letter; here they sort as they read.
+    """
+
+    def sorting_key(self, entry):
+        persons = entry.persons.get("author") or entry.persons.get("editor") or []
+        persons = [p for p in persons if not _is_others(p)]
+        first = " ".join(persons[0].prelast_names + persons[0].last_names) if persons else ""
+        return (
+            _plain(first),
+            entry.fields.get("year", ""),
+            _plain(self.persons_key(persons)),
+            _plain(entry.fields.get("title", "")),
+        )
+
+
+def _plain(text: str) -> str:
+    """A sort key without TeX markup: braces and accent commands removed, case folded."""
+    return " ".join(bibtex_purify(text).split()).casefold()
+
+
 class BookStyle(UnsrtStyle):
-    """unsrt with DOI and PubMed links, and no bare URL field."""
+    """unsrt in author order, surname first, with DOI and PubMed links and no bare URL."""
+
+    default_sorting_style = SORTING_NAME
+    default_name_style = "lastfirst"
 
     def format_web_refs(self, e):
         return sentence[
@@ -32,6 +69,7 @@ class BookStyle(UnsrtStyle):
 
 def register_style() -> None:
     """Make ``bibtex_default_style = "book"`` available to sphinxcontrib-bibtex."""
+    register_plugin("pybtex.style.sorting", SORTING_NAME, AuthorYearSorting, force=True)
     register_plugin("pybtex.style.formatting", STYLE_NAME, BookStyle, force=True)
     patch_incomplete_author_lists()
 

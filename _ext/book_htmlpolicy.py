@@ -7,7 +7,12 @@
 * Two accessibility fixes to the markup Sphinx and docutils write (axe-core rates both
   "critical"): the sidebar's toctree captions are ``role="heading"`` without the required
   ``aria-level``, and bibliography entries use the deprecated ``doc-biblioentry`` role
-  inside a ``role="list"``, which leaves the list without list items.
+  inside a ``role="list"``, which leaves the list without list items. The EPUB gets these
+  two as well (DAISY Ace rates them "critical"), but not the link policy: it is no web page.
+* One id per element: Furo wraps every table in a ``div.table-wrapper`` and copies the
+  table's attributes, its ``id`` included, onto it, so every named table's id stood twice
+  on its page (the W3C Nu HTML checker's "Duplicate ID"). The wrapper keeps its classes;
+  the id stays on the table, where the caption's permalink points.
 
 The policy lives in the HTML translator, so it covers links from every source (Markdown,
 citations, sphinx-design cards, notebook Markdown). It wraps whichever translator is
@@ -24,6 +29,7 @@ from urllib.parse import urlsplit
 from docutils import nodes
 from sphinx import addnodes
 from sphinx.application import Sphinx
+from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import logging
 
 from book_builders import HTML_BUILDERS, post_process_pages
@@ -46,32 +52,8 @@ def is_javascript(uri: str) -> bool:
     return re.sub(r"[\x00-\x20]+", "", uri).lower().startswith("javascript:")
 
 
-class PolicyTranslatorMixin:
-    """Mixed into the builder's HTML translator by :func:`install_translator`."""
-
-    def visit_reference(self, node: nodes.Element) -> None:
-        uri = node.get("refuri", "")
-        if is_javascript(uri):
-            LOGGER.warning(
-                "javascript: URL in a link: %s", uri, location=node, type="htmlpolicy", subtype="js"
-            )
-        elif is_external(uri) and not node.get("internal"):
-            rel = str(node.get("rel", "")).split()
-            node["rel"] = " ".join(rel + [token for token in REL if token not in rel])
-        super().visit_reference(node)  # type: ignore[misc]
-
-    def visit_raw(self, node: nodes.Element) -> None:
-        if "html" in node.get("format", "").split():
-            match = INLINE_HANDLER.search(node.astext())
-            if match:
-                LOGGER.warning(
-                    "inline event handler %s= in raw HTML: the book runs no inline script",
-                    match.group(1),
-                    location=node,
-                    type="htmlpolicy",
-                    subtype="handler",
-                )
-        super().visit_raw(node)  # type: ignore[misc]
+class AccessibleMarkupMixin:
+    """ARIA fixes, mixed into the translator of the web pages and of the EPUB."""
 
     def visit_title(self, node: nodes.Element) -> None:
         start = len(self.body)  # type: ignore[attr-defined]
@@ -101,15 +83,62 @@ class PolicyTranslatorMixin:
                 return
 
 
+class PolicyTranslatorMixin(AccessibleMarkupMixin):
+    """Mixed into the web builders' HTML translator by :func:`install_translator`."""
+
+    def visit_reference(self, node: nodes.Element) -> None:
+        uri = node.get("refuri", "")
+        if is_javascript(uri):
+            LOGGER.warning(
+                "javascript: URL in a link: %s", uri, location=node, type="htmlpolicy", subtype="js"
+            )
+        elif is_external(uri) and not node.get("internal"):
+            rel = str(node.get("rel", "")).split()
+            node["rel"] = " ".join(rel + [token for token in REL if token not in rel])
+        super().visit_reference(node)  # type: ignore[misc]
+
+    def visit_raw(self, node: nodes.Element) -> None:
+        if "html" in node.get("format", "").split():
+            match = INLINE_HANDLER.search(node.astext())
+            if match:
+                LOGGER.warning(
+                    "inline event handler %s= in raw HTML: the book runs no inline script",
+                    match.group(1),
+                    location=node,
+                    type="htmlpolicy",
+                    subtype="handler",
+                )
+        super().visit_raw(node)  # type: ignore[misc]
+
+
 def install_translator(app: Sphinx) -> None:
     """Wrap the builder's translator class (Sphinx's or another extension's) in the policy."""
-    if app.builder.name not in HTML_BUILDERS:
+    if app.builder.name in HTML_BUILDERS:
+        mixin, name = PolicyTranslatorMixin, "Policy"
+    elif app.builder.name == "epub":
+        mixin, name = AccessibleMarkupMixin, "AccessibleMarkup"
+    else:
         return
     base = app.registry.get_translator_class(app.builder)
-    if issubclass(base, PolicyTranslatorMixin):
+    if issubclass(base, mixin):
         return
-    policy = type(f"Policy{base.__name__}", (PolicyTranslatorMixin, base), {})
+    policy = type(f"{name}{base.__name__}", (mixin, base), {})
     app.registry.add_translator(app.builder.name, policy, override=True)
+
+
+class OneIdPerElement(SphinxPostTransform):
+    """Take the ids that Furo copies from a table (or math block) off its wrapper."""
+
+    default_priority = 510  # after Furo's WrapTableAndMathInAContainerTransform (500)
+    formats = ("html",)
+
+    def run(self, **kwargs: Any) -> None:
+        for wrapper in self.document.findall(nodes.container):
+            classes = wrapper.get("classes", [])
+            if "table-wrapper" not in classes and "math-wrapper" not in classes:
+                continue
+            inner = {i for child in wrapper.children for i in child.get("ids", [])}
+            wrapper["ids"] = [i for i in wrapper["ids"] if i not in inner]
 
 
 #: A start tag of a link to another host without a rel attribute, in a rendered page.
@@ -129,4 +158,5 @@ def wrap_renderer(app: Sphinx) -> None:
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("builder-inited", install_translator)
     app.connect("builder-inited", wrap_renderer)
+    app.add_post_transform(OneIdPerElement)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -9,6 +9,8 @@
   document, after the back matter, so the bibliography chapter was one sentence and the
   real list came later. The list is moved into the bibliography chapter instead
   (``book_bibliography_doc``); conf.py's preamble keeps it from opening a second chapter.
+- **Numbered notebook figures** (LaTeX): a notebook's figure and the caption printed under
+  it become one figure, numbered by appendix ("Fig. A.1") like the chapters' figures.
 - **Alt text** (EPUB): MyST-NB gives a notebook's image output no alt text, so readers
   heard the hashed file name; the output's text/plain alternative is the figure's
   description (``ThemedFigure.alt``), and becomes the image's alt text.
@@ -168,6 +170,60 @@ class OneBibliography(SphinxPostTransform):
             section += found
 
 
+class NumberNotebookFigures(SphinxPostTransform):
+    """Make a notebook's figure and the caption printed under it one numbered LaTeX figure.
+
+    ``figure(...).show()`` in a notebook gives two outputs: the image and a paragraph in a
+    ``kt-caption`` container ("**Figure.** caption. Sources: citations.",
+    ``ketamine_timelines.display``). In the PDF that paragraph read "Figure." with no
+    number; as a figure with a caption, LaTeX numbers it by appendix ("Fig. A.1") as it
+    numbers the chapters' figures, and the sources become its legend as they are there.
+    Runs once MyST-NB has chosen each output's format (its SelectMimeType, priority 4).
+    """
+
+    default_priority = 6
+    formats = ("latex",)
+
+    def run(self, **kwargs: Any) -> None:
+        for box in list(self.document.findall(nodes.container)):
+            if "kt-caption" not in box["classes"] or box.parent is None:
+                continue
+            image = box.previous_sibling()
+            if not isinstance(image, nodes.image):
+                continue
+            paragraph = next(iter(box.findall(nodes.paragraph)), None)
+            if paragraph is None:
+                continue
+            caption, legend = _caption_and_sources(paragraph)
+            figure = nodes.figure("", classes=["kt-notebook-figure"])
+            image.replace_self(figure)
+            figure += image
+            figure += nodes.caption("", "", *caption)
+            if legend:
+                figure += nodes.legend("", nodes.paragraph("", "", *legend))
+            box.parent.remove(box)
+
+
+def _caption_and_sources(paragraph: nodes.paragraph) -> tuple[list[nodes.Node], list[nodes.Node]]:
+    """The caption's nodes without the leading "Figure.", and the "Sources: ..." after it."""
+    children = list(paragraph.children)
+    while children and (
+        (isinstance(children[0], nodes.strong) and children[0].astext().strip() == "Figure.")
+        or (isinstance(children[0], nodes.Text) and not children[0].strip())
+    ):
+        children.pop(0)
+    caption: list[nodes.Node] = []
+    for index, child in enumerate(children):
+        if isinstance(child, nodes.Text) and "Sources:" in child:
+            before, after = str(child).split("Sources:", 1)
+            caption.append(nodes.Text(before.lstrip()))
+            return caption, [nodes.Text("Sources:" + after), *children[index + 1 :]]
+        caption.append(child)
+    if caption and isinstance(caption[0], nodes.Text):
+        caption[0] = nodes.Text(caption[0].lstrip())
+    return caption, []
+
+
 def alt_text_from_text_plain(app: Sphinx, doctree: nodes.document) -> None:
     """Give notebook images the description in their output's text/plain alternative."""
     for bundle in list(doctree.findall(nodes.container)):
@@ -230,6 +286,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("book_notice_full", "", "env", types=[str])
     app.add_post_transform(FitTablesToPage)
     app.add_post_transform(OneBibliography)
+    app.add_post_transform(NumberNotebookFigures)
     app.add_post_transform(DropDeveloperInstructions)
     app.connect("doctree-read", alt_text_from_text_plain)
     app.connect("build-finished", date_epub_entries)

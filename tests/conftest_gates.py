@@ -20,7 +20,14 @@ GATES = {
     "pdf": (("tex live", "latexmk", "xelatex"), "pdf"),
     "epub": (("epubcheck",), "epub"),
     "pdf pages": (("pdftoppm", "poppler"), "poppler-utils"),
+    # The checkers from the npm registry (tools/package.json): their system packages
+    # (Node.js, npm, Java) from apt, then the npm install line.
+    "epub accessibility": (("daisy ace",), "validators"),
+    "html validator": (("nu html checker",), "validators"),
 }
+#: Gates whose tools come from the npm registry; how to install them.
+NPM_GATES = {"epub accessibility", "html validator"}
+NPM_INSTALL = "npm ci --prefix tools --ignore-scripts"
 SKIPPED: Counter[str] = Counter()
 
 
@@ -43,6 +50,8 @@ def summary_line(skipped: Counter[str]) -> str:
     gates = ", ".join(f"{gate} ({n} test{'s' * (n != 1)})" for gate, n in sorted(skipped.items()))
     packages = dict.fromkeys(p for gate in sorted(skipped) for p in apt_packages(GATES[gate][1]))
     install = "sudo apt-get install --no-install-recommends " + " ".join(packages)
+    if NPM_GATES & set(skipped):
+        install += f", then {NPM_INSTALL}"
     return f"skipped gates: {gates}; install what they need with: {install}"
 
 

@@ -73,6 +73,17 @@ def test_summary_of_one_gate() -> None:
     )
 
 
+def test_summary_of_a_gate_whose_tool_comes_from_npm() -> None:
+    from collections import Counter
+
+    line = summary_line(Counter({"epub accessibility": 2}))
+    assert line.endswith(
+        "epub accessibility (2 tests); install what they need with: "
+        "sudo apt-get install --no-install-recommends nodejs npm default-jre-headless, "
+        "then npm ci --prefix tools --ignore-scripts"
+    ), line
+
+
 @pytest.mark.parametrize("name", ["chromium-browser", "google-chrome"])
 def test_chromium_is_found_under_other_names(tmp_path: Path, monkeypatch, name: str) -> None:
     browser = tmp_path / name

@@ -155,6 +155,111 @@ def test_copyright_page_and_chapter_openings_carry_the_notice(
         assert squash("not medical advice") in squash(text), text[:200]
 
 
+@pytest.mark.latex
+def test_pdf_declares_its_language_title_and_metadata(pdf_reader: PdfReader) -> None:
+    """What a screen reader and a PDF viewer read before the text: /Lang, the title in the
+    window, the author, and an XMP packet that says the same (no tagging: see README)."""
+    root = pdf_reader.trailer["/Root"]
+    assert root.get("/Lang") == "en", root.get("/Lang")
+    assert bool(root["/ViewerPreferences"]["/DisplayDocTitle"])
+    info = pdf_reader.metadata
+    assert info["/Title"] == "Ketamine for mental health"
+    assert info["/Author"] == "Ketamine for mental health contributors"
+    xmp = root["/Metadata"].get_object().get_data().decode("utf-8")
+    for element in ("dc:title", "dc:creator", "dc:language", "dc:rights"):
+        assert f"<{element}>" in xmp, element
+    assert re.search(r"<dc:language>\s*<rdf:Bag>\s*<rdf:li>en</rdf:li>", xmp)
+    created = time.strftime("%Y-%m-%dT%H:%M:%S", COMMIT_TIME)
+    assert f"<xmp:CreateDate>{created}" in xmp and f"<xmp:MetadataDate>{created}" in xmp
+    assert "pdfuaid:part>" not in xmp, "the PDF claims PDF/UA, which an untagged PDF is not"
+
+
+@pytest.mark.latex
+def test_pdf_headers_fit_their_space(book_latex: Path) -> None:
+    log = (book_latex / PDF_NAME.replace(".pdf", ".log")).read_text(errors="replace")
+    assert "headheight is too small" not in log
+
+
+def cited_as(book_build: Path) -> dict[str, tuple[str, str]]:
+    """(surname, year) under which the text cites each bibliography entry, from the
+    citations a reader sees ("Taylor et al., 2006"), keyed by the entry's id."""
+    labels: dict[str, tuple[str, str]] = {}
+    for page in sorted(book_build.rglob("*.html")):
+        if "_static" in page.parts:
+            continue
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "lxml")
+        for link in soup.select('a[href*="#cite-"]'):
+            text = " ".join(link.get_text(" ").split())
+            match = re.fullmatch(r"(.+?)(?: et al\. ?| and .+?)?, (\d{4})", text)
+            if match:
+                labels.setdefault(link["href"].split("#", 1)[1], (match[1], match[2]))
+    return labels
+
+
+def bibliography_order(book_build: Path) -> list[tuple[str, str]]:
+    soup = BeautifulSoup((book_build / "docs" / "bibliography.html").read_text("utf-8"), "lxml")
+    return [
+        (entry["id"], " ".join(entry.get_text(" ").split()))
+        for entry in soup.select('[id^="cite-"]')
+    ]
+
+
+def test_bibliography_is_in_the_order_a_reader_looks_it_up(book_build: Path) -> None:
+    """A reader looking up "Taylor et al., 2006" finds the list sorted by first author's
+    surname, then year; each entry starts with that surname."""
+    labels = cited_as(book_build)
+    entries = bibliography_order(book_build)
+    keyed = [(squash(labels[i][0]), labels[i][1], i) for i, _ in entries if i in labels]
+    assert len(keyed) >= 0.8 * len(entries) >= 50, (len(keyed), len(entries))
+    assert [k[:2] for k in keyed] == sorted(k[:2] for k in keyed), keyed
+    for entry_id, text in entries:
+        if entry_id in labels:
+            surname = labels[entry_id][0]
+            start = re.sub(r"^\[ ?\d+ ?\] ", "", text)
+            assert squash(start).startswith(squash(surname)), (surname, start[:60])
+
+
+@pytest.mark.latex
+def test_pdf_bibliography_has_the_html_order(pdf_pages_text: list[str], book_build: Path) -> None:
+    start = next(i for i, t in enumerate(pdf_pages_text) if re.match(r"\s*BIBLIOGRAPHY", t.upper()))
+    pdf = squash(" ".join(pdf_pages_text[start:]))
+    positions = []
+    for _, text in bibliography_order(book_build):
+        entry = squash(re.sub(r"^\[ ?\d+ ?\] ", "", text))[:40]
+        assert entry in pdf, entry
+        positions.append(pdf.index(entry))
+    assert positions == sorted(positions), "the PDF lists the bibliography in another order"
+
+
+@pytest.mark.latex
+def test_appendix_figures_are_numbered(pdf_pages_text: list[str]) -> None:
+    labels = [i for i, t in enumerate(pdf_pages_text) if "Appendices: data and figures" in t]
+    appendix = " ".join(pdf_pages_text[max(labels) + 1 :])
+    numbers = re.findall(r"\bFig\. ([A-C])\.(\d+):", appendix)
+    assert {letter for letter, _ in numbers} == {"A", "B", "C"}, numbers
+    assert not re.search(r"(^|\s)Figure\. ", appendix), "an appendix figure is captioned 'Figure.'"
+
+
+@pytest.mark.latex
+def test_no_page_holds_only_a_repeated_table_header(
+    pdf_pages_text: list[str], book_build: Path
+) -> None:
+    """Every page where a table continues shows at least one of its rows."""
+    rows = set()
+    for page in [*book_build.glob("docs/*.html"), *book_build.glob("notebooks/*.html")]:
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "lxml")
+        for cell in soup.select("article table tbody td"):
+            text = squash(cell.get_text(" "))
+            if len(text) >= 12:
+                rows.add(text[:30])
+    assert len(rows) > 50, len(rows)
+    continued = [t for t in pdf_pages_text if "continued from previous page" in t]
+    assert continued, "no table continues over a page: the check checks nothing"
+    for text in continued:
+        after = squash(text.split("continued from previous page", 1)[1])
+        assert any(row in after for row in rows), f"a page with only a table header: {text[:200]}"
+
+
 # -- EPUB --------------------------------------------------------------------------------------
 
 
@@ -230,9 +335,62 @@ def test_epub_tables_fit_a_small_e_reader(book_epub: Path, chromium: Any, tmp_pa
     context = chromium.new_context(viewport={"width": 600, "height": 900})
     try:
         page = context.new_page()
-        for path in with_tables:
+        for path in pages:  # the bibliography's long addresses too
             page.goto(path.as_uri())
             width = page.evaluate("() => document.documentElement.scrollWidth")
             assert width <= 600, f"{path.relative_to(tmp_path)} is {width} px wide"
     finally:
         context.close()
+
+
+def epub_pages(book: Path) -> dict[str, BeautifulSoup]:
+    with zipfile.ZipFile(book) as epub:
+        return {
+            name: BeautifulSoup(epub.read(name), "xml")
+            for name in epub.namelist()
+            if name.endswith(".xhtml")
+        }
+
+
+def test_epub_pages_declare_their_language(book_epub: Path) -> None:
+    pages = epub_pages(book_epub)
+    assert len(pages) >= 15, sorted(pages)
+    for name, page in pages.items():
+        html = page.find("html")
+        assert html.get("lang") == "en", f"{name}: lang={html.get('lang')!r}"
+        assert html.get("xml:lang") == "en", f"{name}: xml:lang={html.get('xml:lang')!r}"
+
+
+def test_epub_navigation_and_lists_have_their_roles(book_epub: Path) -> None:
+    """The roles assistive technology needs: the table of contents is doc-toc, the landing
+    page's toctree captions are level-2 headings, bibliography entries are list items."""
+    pages = epub_pages(book_epub)
+    nav = pages["nav.xhtml"].find("nav")
+    assert nav.get("epub:type") == "toc" and nav.get("role") == "doc-toc", nav.attrs
+    headings = [t for page in pages.values() for t in page.find_all(attrs={"role": "heading"})]
+    assert headings, "no toctree captions in the EPUB"
+    assert all(h.get("aria-level") == "2" for h in headings), headings
+    bibliography = pages["docs/bibliography.xhtml"]
+    assert not bibliography.find(attrs={"role": "doc-biblioentry"})
+    lists = bibliography.find_all(attrs={"role": "list"})
+    assert lists and all(
+        child.get("role") == "listitem" for lst in lists for child in lst.find_all(recursive=False)
+    )
+
+
+def test_epub_accessibility_metadata(book_epub: Path) -> None:
+    with zipfile.ZipFile(book_epub) as epub:
+        opf = BeautifulSoup(epub.read("content.opf"), "xml")
+    meta: dict[str, list[str]] = {}
+    for tag in opf.find_all("meta", attrs={"property": True}):
+        meta.setdefault(tag["property"], []).append(" ".join(tag.get_text().split()))
+    assert set(meta["schema:accessMode"]) == {"textual", "visual"}
+    assert "textual" in meta["schema:accessModeSufficient"]
+    assert {"tableOfContents", "structuralNavigation", "alternativeText"} <= set(
+        meta["schema:accessibilityFeature"]
+    )
+    assert meta["schema:accessibilityHazard"] == ["none"]
+    (summary,) = meta["schema:accessibilitySummary"]
+    assert "text alternative" in summary and "DAISY Ace" in summary, summary
+    assert meta["dcterms:conformsTo"] == ["EPUB Accessibility 1.1 - WCAG 2.1 Level AA"]
+    assert meta["a11y:certifiedBy"]
