@@ -22,8 +22,9 @@ from book_builders import WEB_BUILDERS
 DOWNLOAD_LABELS = {"pdf": "PDF", "epub": "EPUB"}
 
 
-def _download_source(config: Any, kind: str) -> Path:
-    return Path(config.book_pdf_path if kind == "pdf" else config.book_epub_path)
+def _download_source(config: Any, kind: str, srcdir: Any) -> Path:
+    """The built PDF or EPUB; a relative path is relative to the book's sources."""
+    return Path(srcdir, config.book_pdf_path if kind == "pdf" else config.book_epub_path)
 
 
 def _download_state_changed(env: BuildEnvironment) -> set[str]:
@@ -39,7 +40,6 @@ def _download_state_changed(env: BuildEnvironment) -> set[str]:
 
 def _purge_download_state(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
     getattr(env, "book_download_state", {}).pop(docname, None)
-    getattr(env, "book_stderr_docs", set()).discard(docname)
 
 
 def _merge_download_state(
@@ -65,7 +65,7 @@ class BookDownloadRole(SphinxRole):
                 f"book-download: unknown kind {kind!r} (use pdf or epub)", line=self.lineno
             )
             return [], [msg]
-        source = _download_source(self.config, kind)
+        source = _download_source(self.config, kind, self.env.srcdir)
         # The text depends on whether the file exists: re-read the page when that changes.
         states = self.env.__dict__.setdefault("book_download_state", {})
         states.setdefault(self.env.docname, {})[str(source)] = source.exists()
@@ -140,7 +140,7 @@ def copy_downloads(app: Sphinx, exception: Exception | None) -> None:
 
     outdir = Path(app.outdir)
     for kind in DOWNLOAD_LABELS:
-        source = _download_source(app.config, kind)
+        source = _download_source(app.config, kind, app.srcdir)
         if source.exists():
             (outdir / "downloads").mkdir(exist_ok=True)
             shutil.copyfile(source, outdir / "downloads" / source.name)
@@ -157,7 +157,6 @@ def copy_downloads(app: Sphinx, exception: Exception | None) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             text = _with_cached_outputs(app, notebook.read_text(encoding="utf-8"))
             target.write_text(_without_run_times(text, app), encoding="utf-8")
-
 
 
 def pages_with_changed_downloads(
