@@ -6,9 +6,9 @@
   environment; when it moves, the notebooks that read the data run again.
 * Cache healing: a deleted executed notebook or an unreadable cache database is repaired
   with one line of output instead of jupyter-cache's ``KeyError`` on every later build.
-* Clear failures: a notebook whose cell raised (or wrote to stderr) is one error naming
-  the notebook's file and the cell's line, never Sphinx's crash banner; the next build
-  reads it again until it is fixed.
+* Clear failures: a notebook whose cell raised, timed out ("timed out after N s") or
+  wrote to stderr (with the warning's text) is one error naming the notebook's file and
+  the line, never Sphinx's crash banner; the next build reads it again until it is fixed.
 """
 
 from __future__ import annotations
@@ -202,7 +202,10 @@ def report_failed_execution(app: Sphinx, doctree: nodes.document) -> None:
     if timeout is not None:
         # nbclient's message: a preview of the cell between dashed lines, its first and
         # last five lines as Python lists when the cell is longer than ten lines.
-        cause = f"timed out after {timeout.group(1)} s (raise nb_execution_timeout: see README)"
+        cause = (
+            f"timed out after {timeout.group(1)} s (the limit per cell: "
+            "BOOK_CELL_TIMEOUT=SECONDS, or -D nb_execution_timeout=SECONDS)"
+        )
         cell = re.search(r"preview of the cell contents:\n-+\n(.*?)\n", traceback, re.S)
     path = Path(env.doc2path(env.docname))
     line = None
