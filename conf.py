@@ -37,6 +37,8 @@ today_fmt = "%d %B %Y"
 extensions = [
     # First: a performance measure, not a feature (see its docstring).
     "book_gcfreeze",
+    # Bad input or an unwritable _build: one line each, before anything is built.
+    "book_inputs",
     "myst_nb",
     "sphinxcontrib.bibtex",
     "sphinx_copybutton",
@@ -58,6 +60,7 @@ extensions = [
     "book_epub",  # EPUB accessibility: page language, nav role, metadata
     "book_csp",
     "book_sitemap",
+    "book_outputs",  # the site holds what this build made; a whole search index
     "notfound.extension",
 ]
 # "Last updated" is the book's build date, which is the last commit's (_ext/book_date.py,
@@ -115,8 +118,12 @@ nb_execution_show_tb = False
 suppress_warnings.append("mystnb.exec")  # its two lines say less than that one error
 # A cell that writes to stderr (a Python warning, a log line) fails the build: its text
 # would carry the kernel's temporary file path into the page and the .ipynb download.
+# The error names the cell's line and quotes the warning (book_execution), in place of
+# MyST-NB's "stderr was found in the cell outputs of cell N".
 nb_output_stderr = "error"
-nb_execution_timeout = 180
+suppress_warnings.append("mystnb.stderr")
+# Seconds a cell may run: BOOK_CELL_TIMEOUT=600 nox -s docs (or -D nb_execution_timeout=600).
+nb_execution_timeout = int(os.environ.get("BOOK_CELL_TIMEOUT") or 180)
 nb_execution_cache_path = str(ROOT / "_build" / ".jupyter_cache")
 nb_render_markdown_format = "myst"
 nb_merge_streams = True
@@ -160,6 +167,9 @@ html_baseurl = os.environ.get(
     "READTHEDOCS_CANONICAL_URL",
     os.environ.get("BOOK_BASE_URL", "https://ketamine-for-mental-health.readthedocs.io/en/latest/"),
 )
+# One trailing slash, whatever the host gave: without it the 404 page's links ran the
+# path into the page's name (https://x.github.io/bookdocs/...).
+html_baseurl = html_baseurl.rstrip("/") + "/"
 # The book's sources: the "Run this notebook" panel links them (and Binder runs them).
 book_repository_url = os.environ.get(
     "BOOK_REPOSITORY_URL",
@@ -377,11 +387,13 @@ latex_additional_files = ["docs/print/titlepage.tex"]
 latex_toplevel_sectioning = "chapter"
 
 # Downloads linked from the landing page, when they have been built (nox -s pdf / epub).
-book_pdf_path = str(ROOT / "_build" / "latex" / "ketamine-for-mental-health.pdf")
-book_epub_path = str(ROOT / "_build" / "epub" / "ketamine-for-mental-health.epub")
+# Relative to this folder: an absolute path would differ between two clones of one
+# commit, and with it .buildinfo's hash of the configuration.
+book_pdf_path = "_build/latex/ketamine-for-mental-health.pdf"
+book_epub_path = "_build/epub/ketamine-for-mental-health.epub"
 # The printable handout (_ext/book_handout.py), built with the PDF, linked from the guide.
-book_handout_a4_path = str(ROOT / "_build" / "latex" / "handout-a4.pdf")
-book_handout_letter_path = str(ROOT / "_build" / "latex" / "handout-letter.pdf")
+book_handout_a4_path = "_build/latex/handout-a4.pdf"
+book_handout_letter_path = "_build/latex/handout-letter.pdf"
 
 # -- EPUB --------------------------------------------------------------------------------
 epub_basename = "ketamine-for-mental-health"

@@ -105,9 +105,46 @@ def docs(session: nox.Session) -> None:
         webbrowser.open(index.as_uri())
 
 
+SERVE_PORT = 8000
+
+
+def serve_port(posargs: list[str]) -> tuple[int, list[str]]:
+    """The preview's port (``-- --port N``, else 8000) and the other arguments."""
+    args, port = list(posargs), SERVE_PORT
+    for i, arg in enumerate(args):
+        if arg == "--port" and i + 1 < len(args):
+            port = int(args[i + 1])
+            del args[i : i + 2]
+            break
+        if arg.startswith("--port="):
+            port = int(arg.removeprefix("--port="))
+            del args[i]
+            break
+    return port, args
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 @nox.session
 def serve(session: nox.Session) -> None:
-    """Live preview at http://127.0.0.1:8000, rebuilt on every save."""
+    """Live preview at http://127.0.0.1:8000 (-- --port N for another), rebuilt on save."""
+    port, args = serve_port(session.posargs)
+    # Before installing or building: sphinx-autobuild would build first, print "Serving
+    # on", and only then fail on a port that another preview holds.
+    if not port_is_free(port):
+        session.error(
+            f"port {port} is busy (another nox -s serve?): stop that one, "
+            f"or use another port: nox -s serve -- --port {port + 1}"
+        )
     install(session, "docs", "serve")
     session.run(
         "sphinx-autobuild",
@@ -115,14 +152,14 @@ def serve(session: nox.Session) -> None:
         "--host",
         "127.0.0.1",
         "--port",
-        "8000",
+        str(port),
         "--watch",
         "src",
         "--watch",
         "data",
         "--ignore",
         str(BUILD),
-        *session.posargs,
+        *args,
         str(ROOT),
         str(BUILD / "serve"),
     )

@@ -50,6 +50,26 @@ def exclude_late_css_from_epub(app: Sphinx) -> None:
         stale.unlink()
 
 
+def write_notebook_css_first(app: Sphinx) -> None:
+    """Write MyST-NB's stylesheet before any page, as the web book's other assets are.
+
+    MyST-NB writes it when the build finishes, after the pages: a clean build's pages
+    link it bare, while every later build finds the file and links it with Sphinx's
+    ``?v=`` checksum, so a no-op rebuild rewrote search.html and 404.html (and any
+    incremental build differed from a clean one). The file's name holds its own hash.
+    """
+    names = [name for name, _ in app.registry.css_files if name.startswith("mystnb.")]
+    if app.builder.name not in WEB_BUILDERS or not names:
+        return
+    from importlib.resources import files
+
+    css = files("myst_nb.static").joinpath("mystnb.css").read_bytes()
+    target = Path(app.outdir) / "_static" / names[0]
+    if not target.is_file() or target.read_bytes() != css:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(css)
+
+
 #: Assets that extensions add to every page, and the markup that shows a page needs them.
 PAGE_ASSETS = {
     "sphinx-design": (("sphinx-design", "design-tabs"), ('class="sd-',)),
@@ -84,5 +104,6 @@ def load_only_needed_assets(
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("html-page-context", drop_late_css_from_epub, priority=900)
     app.connect("builder-inited", exclude_late_css_from_epub)
+    app.connect("builder-inited", write_notebook_css_first)
     app.connect("html-page-context", load_only_needed_assets, priority=900)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -29,9 +29,10 @@ DOWNLOAD_LABELS = {
 }
 
 
-def _download_source(config: Any, kind: str) -> Path:
-    """The built file: configuration value ``book_<kind>_path`` (book_handout_a4_path...)."""
-    return Path(getattr(config, f"book_{kind.replace('-', '_')}_path"))
+def _download_source(config: Any, kind: str, srcdir: Any) -> Path:
+    """The built file: configuration value ``book_<kind>_path`` (book_handout_a4_path...);
+    a relative path is relative to the book's sources."""
+    return Path(srcdir, getattr(config, f"book_{kind.replace('-', '_')}_path"))
 
 
 def _session(kind: str) -> str:
@@ -52,7 +53,6 @@ def _download_state_changed(env: BuildEnvironment) -> set[str]:
 
 def _purge_download_state(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
     getattr(env, "book_download_state", {}).pop(docname, None)
-    getattr(env, "book_stderr_docs", set()).discard(docname)
 
 
 def _merge_download_state(
@@ -79,7 +79,7 @@ class BookDownloadRole(SphinxRole):
                 line=self.lineno,
             )
             return [], [msg]
-        source = _download_source(self.config, kind)
+        source = _download_source(self.config, kind, self.env.srcdir)
         # The text depends on whether the file exists: re-read the page when that changes.
         states = self.env.__dict__.setdefault("book_download_state", {})
         states.setdefault(self.env.docname, {})[str(source)] = source.exists()
@@ -154,7 +154,7 @@ def copy_downloads(app: Sphinx, exception: Exception | None) -> None:
 
     outdir = Path(app.outdir)
     for kind in DOWNLOAD_LABELS:
-        source = _download_source(app.config, kind)
+        source = _download_source(app.config, kind, app.srcdir)
         if source.exists():
             (outdir / "downloads").mkdir(exist_ok=True)
             shutil.copyfile(source, outdir / "downloads" / source.name)

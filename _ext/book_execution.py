@@ -6,9 +6,9 @@
   environment; when it moves, the notebooks that read the data run again.
 * Cache healing: a deleted executed notebook or an unreadable cache database is repaired
   with one line of output instead of jupyter-cache's ``KeyError`` on every later build.
-* Clear failures: a notebook whose cell raised (or wrote to stderr) is one error naming
-  the notebook's file and the cell's line, never Sphinx's crash banner; the next build
-  reads it again until it is fixed.
+* Clear failures: a notebook whose cell raised, timed out ("timed out after N s") or
+  wrote to stderr (with the warning's text) is one error naming the notebook's file and
+  the line, never Sphinx's crash banner; the next build reads it again until it is fixed.
 """
 
 from __future__ import annotations
@@ -182,28 +182,87 @@ def report_failed_execution(app: Sphinx, doctree: nodes.document) -> None:
     env = app.env
     stderr = env.__dict__.setdefault("book_stderr_docs", set())
     stderr.discard(env.docname)
-    if any("stderr" in node["classes"] for node in doctree.findall(nodes.Element)):
-        stderr.add(env.docname)  # MyST-NB reported it (nb_output_stderr); so will the next build
+    for node in doctree.findall(nodes.Element):
+        if "stderr" in node["classes"]:
+            stderr.add(env.docname)  # so that the next build reads it, and says so, again
+            LOGGER.error(
+                f"a code cell wrote to stderr, which fails the build: {_stderr_text(node)}",
+                location=(env.docname, _stderr_line(env, node)),
+                type="book",
+                subtype="stderr",
+            )
     data = getattr(env, "nb_metadata", {}).get(env.docname, {}).get("exec_data") or {}
     if data.get("succeeded", True):
         return
     traceback = _ANSI.sub("", data.get("traceback") or "")
     lines = [line for line in traceback.splitlines() if line.strip()]
-    cause = lines[-1].strip() if lines else (data.get("error") or "execution failed")
+    cause = "raised " + (lines[-1].strip() if lines else (data.get("error") or "an error"))
     cell = re.search(r"executing the following cell:\n-+\n(.*?)\n-+\n", traceback, re.S)
+    timeout = re.search(r"timed out while it was being executed, after (\d+) seconds", traceback)
+    if timeout is not None:
+        # nbclient's message: a preview of the cell between dashed lines, its first and
+        # last five lines as Python lists when the cell is longer than ten lines.
+        cause = (
+            f"timed out after {timeout.group(1)} s (the limit per cell: "
+            "BOOK_CELL_TIMEOUT=SECONDS, or -D nb_execution_timeout=SECONDS)"
+        )
+        cell = re.search(r"preview of the cell contents:\n-+\n(.*?)\n", traceback, re.S)
     path = Path(env.doc2path(env.docname))
     line = None
     if cell is not None and path.exists():
-        offset = path.read_text(encoding="utf-8").find(cell.group(1).strip())
+        text = path.read_text(encoding="utf-8")
+        offset = text.find(_first_code_line(cell.group(1)))
         if offset >= 0:
-            line = path.read_text(encoding="utf-8").count("\n", 0, offset) + 1
+            line = text.count("\n", 0, offset) + 1
     where = "a code cell" if line is None else "the code cell at this line"
     LOGGER.error(
-        f"notebook execution failed: {where} raised {cause}",
+        f"notebook execution failed: {where} {cause}",
         location=(env.docname, line),
         type="book",
         subtype="execution",
     )
+
+
+def _first_code_line(preview: str) -> str:
+    """The cell's first line, from a preview that may be the repr of a list of lines."""
+    preview = preview.strip()
+    if preview.startswith("['"):
+        import ast
+
+        try:
+            return str(ast.literal_eval(preview.splitlines()[0])[0]).strip()
+        except (ValueError, SyntaxError, IndexError):
+            pass
+    return preview
+
+
+def _stderr_line(env: BuildEnvironment, node: nodes.Element) -> int | None:
+    """The line that wrote to stderr: the warning's line within its cell (a warning names
+    it, "ipykernel_1/2.py:3:"), counted from the cell's first line in the notebook's file."""
+    cell = node.parent
+    while cell is not None and "cell" not in cell.get("classes", []):
+        cell = cell.parent
+    code = (
+        [n.astext() for n in cell.findall(nodes.literal_block) if not n["classes"]] if cell else []
+    )
+    path = Path(env.doc2path(env.docname))
+    if not code or not code[0].strip() or not path.exists():
+        return node.line
+    text = path.read_text(encoding="utf-8")
+    offset = text.find(code[0].strip())
+    if offset < 0:
+        return node.line
+    first = text.count("\n", 0, offset) + 1
+    within = re.match(r"\S*ipykernel_\d+/\d+\.py:(\d+): ", node.astext().strip())
+    return first + int(within.group(1)) - 1 if within else first
+
+
+def _stderr_text(node: nodes.Element) -> str:
+    """A cell's stderr in one line: a Python warning without the kernel's temporary file
+    ("/tmp/ipykernel_1/2.py:3: UserWarning: careful" -> "UserWarning: careful")."""
+    lines = [line.strip() for line in node.astext().splitlines() if line.strip()]
+    first = re.sub(r"^\S*ipykernel_\d+/\d+\.py:\d+: ", "", lines[0]) if lines else "(empty)"
+    return first[:300] + (" ..." if len(lines) > 2 or len(first) > 300 else "")
 
 
 def _purge_stderr_state(app: Sphinx, env: BuildEnvironment, docname: str) -> None:

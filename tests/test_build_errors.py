@@ -134,14 +134,19 @@ READS_DATA = (
 @pytest.mark.parametrize(
     ("damage", "needles"),
     [
-        (lambda text: text.replace(",29.9,", ",164,", 1), [":111: column 'value': 164"]),
-        (lambda text: text.split("\n", 1)[0] + "\n", [":1: no data rows"]),
-        (lambda text: text.replace("Abstract", "Résumé", 1).encode("cp1252"), [":2: not UTF-8"]),
+        (lambda text: text.replace(",29.9,", ",164,", 1), [":111: ERROR: column 'value': 164"]),
+        (lambda text: text.split("\n", 1)[0] + "\n", [":1: ERROR: no data rows"]),
+        (
+            lambda text: text.replace("Abstract", "Résumé", 1).encode("cp1252"),
+            [":2: ERROR: not UTF-8"],
+        ),
         (lambda text: without_a_closing_quote(text), ["column 'note': unbalanced quote"]),
     ],
     ids=["madrs-164", "header-only", "windows-1252", "unbalanced-quote"],
 )
 def test_bad_data_read_by_a_notebook_is_one_clear_error(tmp_path: Path, damage, needles):
+    """The data set is checked before any notebook runs (_ext/book_inputs.py): one line
+    naming the data file's line, not one per notebook that reads it."""
     project = notebook_project(tmp_path, READS_DATA)
     data = project / "data" / "onset_timelines.csv"
     text = data.read_text(encoding="utf-8")
@@ -151,15 +156,21 @@ def test_bad_data_read_by_a_notebook_is_one_clear_error(tmp_path: Path, damage, 
     else:
         data.write_bytes(damaged)
     result = build_notebook(tmp_path, project)
-    assert_one_clear_error(result, tmp_path, "nb.md:", "DataError", "onset_timelines.csv", *needles)
+    data = str(project / "data" / "onset_timelines.csv")
+    error = assert_one_clear_error(result, tmp_path, *needles)
+    assert error.startswith(data + ":"), error
+    assert not (tmp_path / "out" / "nb.html").exists()  # nothing read, nothing published
 
 
-def test_a_cell_warning_fails_the_build(tmp_path: Path):
-    project = notebook_project(tmp_path, 'import warnings\nwarnings.warn("careful")')
+def test_a_cell_warning_fails_the_build_with_its_text(tmp_path: Path):
+    project = notebook_project(tmp_path, "x = 1", 'import warnings\nwarnings.warn("careful")')
+    line = (project / "nb.md").read_text().splitlines().index('warnings.warn("careful")') + 1
+    needles = (f"nb.md:{line}:", "stderr", "UserWarning: careful")
     result = build_notebook(tmp_path, project)
-    assert_one_clear_error(result, tmp_path, "nb.md:", "stderr")
+    error = assert_one_clear_error(result, tmp_path, *needles)
+    assert "ipykernel_" not in error  # the kernel's temporary file is no part of the text
     again = build_notebook(tmp_path, project)  # nothing changed: still an error, not a pass
-    assert_one_clear_error(again, tmp_path, "nb.md:", "stderr")
+    assert_one_clear_error(again, tmp_path, *needles)
 
 
 def test_no_local_path_reaches_a_published_file(book_build: Path) -> None:

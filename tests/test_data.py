@@ -88,7 +88,7 @@ GOOD = {
     "drug_class": "ketamine_iv",
     "population": "MDD_surgical",
     "timepoint_hours": "24",
-    "timepoint_label": "day 1",
+    "timepoint_label": "after the infusion",  # names no time: rows below move the hours
     "measure": "response_rate",
     "scale": "MADRS",
     "value": "60.0",
@@ -258,3 +258,116 @@ def test_an_unbalanced_quote_is_reported_where_it_starts(tmp_path):
     with pytest.raises(DataError) as exc:
         load_points(path, BIB)
     assert str(exc.value).startswith(f"{path}:3: column 'note': unbalanced quote"), str(exc.value)
+
+
+# ------------------------------------------------- markup, impossible times (issue 23)
+
+MARKUP = [
+    ("source_location", "<script>alert(1)</script>", "an HTML tag"),
+    ("source_location", 'Table 2 <img src="https://tracker.example/x.png">', "an HTML tag"),
+    ("source_location", "Table 2 &lt;b&gt;", "an HTML entity"),
+    ("treatment", "[ketamine](https://example.org)", "a Markdown link"),
+    ("comparator", "![placebo](https://tracker.example/p.png)", "a Markdown link"),
+    ("note", "see {download}`x`", "a MyST role or code"),
+    ("timepoint_label", "day $1$", "math"),
+    ("source_location", r"Table \textbf{2}", "a LaTeX command"),
+    ("source_location", "javascript:alert(1)", "a javascript: address"),
+]
+
+
+@pytest.mark.parametrize(("column", "text", "kind"), MARKUP, ids=[m[2] for m in MARKUP])
+def test_markup_in_free_text_is_refused_at_load(tmp_path, column, text, kind):
+    bad = {"row_id": "r002", "timepoint_hours": "48", "timepoint_label": "day 2", column: text}
+    path = write_csv(tmp_path / "markup.csv", [dict(GOOD), {**GOOD, **bad}])
+    with pytest.raises(DataError) as exc:
+        load_points(path, BIB)
+    msg = str(exc.value)
+    assert msg.startswith(f"{path}:3: column '{column}': "), msg
+    assert "markup" in msg and kind in msg, msg
+
+
+def test_plain_text_with_angle_brackets_and_stars_loads(tmp_path):
+    # Comparisons and names the data set writes as plain text stay allowed.
+    fine = {"row_id": "r002", "timepoint_hours": "48", "timepoint_label": "day 2"}
+    fine |= {"note": "MADRS >= 50% fall; p < 0.05; STAR*D; 1_000 people", "comparator": "a / b"}
+    path = write_csv(tmp_path / "fine.csv", [dict(GOOD), {**GOOD, **fine}])
+    assert len(load_points(path, BIB)) == 2
+
+
+def test_a_time_beyond_the_study_design_is_refused(tmp_path):
+    bad = {"row_id": "r002", "timepoint_hours": "876000", "timepoint_label": "100 years"}
+    path = write_csv(tmp_path / "far.csv", [dict(GOOD), {**GOOD, **bad}])
+    with pytest.raises(DataError) as exc:
+        load_points(path, BIB)
+    msg = str(exc.value)
+    assert msg.startswith(f"{path}:3: column 'timepoint_hours': 876000"), msg
+    assert "2 years" in msg
+
+
+@pytest.mark.parametrize(
+    ("hours", "label"),
+    [("24", "day 28"), ("2", "24 h"), ("168", "week 4"), ("30", "40 min"), ("500", "days 1-3")],
+)
+def test_a_time_that_disagrees_with_its_label_is_refused(tmp_path, hours, label):
+    bad = {"row_id": "r002", "timepoint_hours": hours, "timepoint_label": label}
+    path = write_csv(tmp_path / "label.csv", [dict(GOOD), {**GOOD, **bad}])
+    with pytest.raises(DataError) as exc:
+        load_points(path, BIB)
+    msg = str(exc.value)
+    assert msg.startswith(f"{path}:3: column 'timepoint_hours': "), msg
+    assert repr(label) in msg and "does not match" in msg, msg
+
+
+@pytest.mark.parametrize(
+    ("hours", "label"),
+    [
+        ("24", "day 2"),  # trial day N = (N-1) x 24 h
+        ("48", "day 2"),  # day 0 = the infusion day
+        ("3", "2-4 h"),  # a window, placed at its middle
+        ("0.6667", "40 min"),
+        ("2352", "at exit (up to 14 weeks)"),
+        ("672", "end of treatment (up to 8 infusions)"),  # no time in the label
+        ("0", "post-dose, treatment week 1"),
+    ],
+)
+def test_the_data_sets_time_conventions_agree_with_their_labels(tmp_path, hours, label):
+    fine = {"row_id": "r002", "timepoint_hours": hours, "timepoint_label": label}
+    fine["treatment"] = "ketamine, second arm"  # not a duplicate of GOOD at 24 h
+    path = write_csv(tmp_path / "fine.csv", [dict(GOOD), {**GOOD, **fine}])
+    assert load_points(path, BIB)[1].timepoint_hours == float(hours)
+
+
+# ------------------------------------------------- the bibliography reader (issue 23)
+
+
+def bib_with(field: str) -> str:
+    return (
+        "@article{first2020,\n  title = {One},\n  year = {2020},\n  doi = {10.1000/one}\n}\n\n"
+        f"@article{{second2021,\n  title = {{Two}},\n  year = {{2021}},\n  {field}\n}}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "reason"),
+    [
+        ("doi = {https://doi.org/10.1056/NEJMoa2302399}", "without https://doi.org/"),
+        ("doi = {10.1056 NEJMoa2302399}", "a space"),
+        ("doi = {NEJMoa2302399}", "begins with 10."),
+        ("pmid = {PMC123}", "not a PubMed id"),
+        ("eprint = {12 345}, eprinttype = {pubmed}", "not a PubMed id"),
+    ],
+    ids=["doi-url", "doi-space", "doi-prefix", "pmid-letters", "eprint-space"],
+)
+def test_a_malformed_doi_or_pmid_names_the_bib_line(field, reason):
+    from ketamine_timelines.bib import BibError, parse_bibtex
+
+    with pytest.raises(BibError) as exc:
+        parse_bibtex(bib_with(field), "refs.bib")
+    assert str(exc.value).startswith("refs.bib:10: entry 'second2021': field "), str(exc.value)
+    assert reason in str(exc.value)
+
+
+def test_the_shipped_bibliography_has_well_formed_dois_and_pmids():
+    from ketamine_timelines.bib import parse_bibtex
+
+    assert parse_bibtex(BIB.read_text(encoding="utf-8"), str(BIB))

@@ -65,7 +65,33 @@ def _doi(raw: str | None) -> str | None:
 
 
 class BibError(ValueError):
-    """A BibTeX syntax error, naming the file and line."""
+    """A BibTeX syntax error or a malformed DOI or PMID, naming the file and line."""
+
+    def __init__(self, path: str, line: int, message: str) -> None:
+        self.path, self.line, self.message = path, line, message
+        super().__init__(f"{path}:{line}: {message}")
+
+
+#: A DOI as the ``doi`` field holds it: the bare name, "10.<registrant>/<suffix>", which
+#: the bibliography style turns into a https://doi.org/ link (so a link there is doubled).
+_DOI = re.compile(r"10\.\d{4,9}/\S+")
+_DOI_LINK = re.compile(r"^\s*(https?://(dx\.)?doi\.org/|doi:)", re.I)
+
+
+def _field_problem(name: str, fields: dict[str, str]) -> str | None:
+    """What is wrong with a DOI or PubMed id, in words, or None."""
+    value = _plain(fields[name])
+    if name == "doi":
+        if _DOI_LINK.match(value):
+            return f"write the DOI without https://doi.org/ (the link is added): {value!r}"
+        if re.search(r"\s", value):
+            return f"a DOI never contains a space: {value!r}"
+        if not _DOI.fullmatch(value):
+            return f"a DOI begins with 10. and a slash follows its prefix: {value!r}"
+    pubmed = name == "eprint" and fields.get("eprinttype", "").strip().lower() == "pubmed"
+    if (name == "pmid" or pubmed) and not re.fullmatch(r"\d{1,9}", value):
+        return f"not a PubMed id (digits only): {value!r}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -121,7 +147,7 @@ def parse_bibtex(text: str, path: str = "references.bib") -> dict[str, Entry]:
     pos = 0
 
     def fail(at: int, message: str) -> BibError:
-        return BibError(f"{path}:{text.count(chr(10), 0, at) + 1}: {message}")
+        return BibError(path, text.count(chr(10), 0, at) + 1, message)
 
     def value(at: int) -> tuple[str, int]:
         if text[at] in '{"':
@@ -145,6 +171,7 @@ def parse_bibtex(text: str, path: str = "references.bib") -> dict[str, Entry]:
         if kind in {"comment", "preamble", "string"}:
             raise fail(m.start(), f"@{kind} is not supported by this reader")
         fields: dict[str, str] = {}
+        starts: dict[str, int] = {}
         while True:
             f = field.match(text, pos)
             if f is None:
@@ -153,9 +180,14 @@ def parse_bibtex(text: str, path: str = "references.bib") -> dict[str, Entry]:
             pos = f.end()
             if f.group(2):
                 break
+            starts[f.group(1).lower()] = f.start(1)
             fields[f.group(1).lower()], pos = value(pos)
         if key in entries:
             raise fail(m.start(), f"duplicate entry {key!r}")
+        for name in ("doi", "pmid", "eprint"):
+            problem = _field_problem(name, fields) if name in fields else None
+            if problem:
+                raise fail(starts[name], f"entry {key!r}: field {name!r}: {problem}")
         persons = {
             role: [_last_names(n) for n in _split_top(fields[role].strip(), _AND)]
             for role in ("author", "editor")

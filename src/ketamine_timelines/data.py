@@ -9,13 +9,21 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from .bib import load_bib
 from .paths import default_bib_path, default_data_path, display_path
-from .vocab import COLUMNS, ENUMS, REQUIRED_COLUMNS, SCALE_RANGES
+from .vocab import (
+    COLUMNS,
+    ENUMS,
+    FREE_TEXT_COLUMNS,
+    MAX_TIMEPOINT_HOURS,
+    REQUIRED_COLUMNS,
+    SCALE_RANGES,
+)
 
 _HOURS_PER_UNIT = {"min": 1 / 60, "h": 1.0, "days": 24.0}
 
@@ -135,6 +143,98 @@ def _check_range(
         raise err("uncertainty_low", f"{utype} {lo:g} is wider than the whole {scale} scale")
 
 
+#: Markup that free text must not hold, and what to call it in the message. Readers see
+#: these columns in HTML, Markdown (MyST), LaTeX and SVG: each place escapes them too, but
+#: a cell that holds markup was meant to do something other than show its text.
+_MARKUP = (
+    (re.compile(r"<[A-Za-z!?/]"), "an HTML tag"),
+    (re.compile(r"&(#[0-9]+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);"), "an HTML entity"),
+    (re.compile(r"\[[^\]]*\]\s*[(\[]"), "a Markdown link"),
+    (re.compile(r"`|:::"), "a MyST role or code"),
+    (re.compile(r"\$"), "math"),
+    (re.compile(r"\\[A-Za-z]+"), "a LaTeX command"),
+    (re.compile(r"\bjavascript:", re.I), "a javascript: address"),
+)
+
+
+def _check_plain_text(row: dict[str, str], err) -> None:
+    for column in FREE_TEXT_COLUMNS:
+        for pattern, kind in _MARKUP:
+            found = pattern.search(row[column])
+            if found is not None:
+                start = max(0, found.start() - 10)
+                raise err(
+                    column,
+                    f"markup is not allowed in data ({kind}: "
+                    f"{row[column][start : found.end() + 20]!r}); write plain text",
+                )
+
+
+_UNIT_HOURS = {"min": 1 / 60, "h": 1.0, "hr": 1.0, "d": 24.0, "w": 168.0, "mo": 730.5}
+_UNIT_HOURS |= {"y": 8760.0}
+_NUMBER = r"(\d+(?:\.\d+)?)"
+_TO = r"(?:\s*(?:-|\u2013|to)\s*" + _NUMBER + ")?"  # a hyphen, an en dash or "to"
+#: "24 h", "2-4 h", "3-week", "14 weeks": an amount of time.
+_AMOUNT = re.compile(
+    _NUMBER + _TO + r"[\s-]*(min(?:ute)?s?|h(?:ours?)?|hrs?|days?|weeks?|months?|years?)\b",
+    re.I,
+)
+#: "day 28", "week 2", "days 1-3": a trial visit, counted either way (see data/README.md,
+#: "Time": day 1 is the first dosing day, or day 0 is the infusion day).
+_VISIT = re.compile(r"\b(day|week)s?\s+" + _NUMBER + _TO, re.I)
+
+
+def _unit_hours(unit: str) -> float:
+    unit = unit.lower()
+    for prefix in ("min", "mo", "hr", "h", "d", "w", "y"):
+        if unit.startswith(prefix):
+            return _UNIT_HOURS[prefix]
+    raise ValueError(unit)
+
+
+def _label_times(label: str) -> list[tuple[float, float]]:
+    """The (low, high) hours each time that a label mentions allows; low == high for one
+    time. An empty list when the label names no time ("end of treatment")."""
+    times: list[tuple[float, float]] = []
+    for m in _AMOUNT.finditer(label):
+        f = _unit_hours(m.group(3))
+        low, high = float(m.group(1)) * f, float(m.group(2) or m.group(1)) * f
+        times += [(low, low), (high, high)] if m.group(2) is None else [(low, high)]
+    for m in _VISIT.finditer(label):
+        f = _unit_hours(m.group(1))
+        first, last = float(m.group(2)), float(m.group(3) or m.group(2))
+        if m.group(3) is None:
+            times += [((first - 1) * f, (first - 1) * f), (first * f, first * f)]
+        else:
+            times.append(((first - 1) * f, last * f))
+    return times
+
+
+def _check_time(row: dict[str, str], hours: float, err) -> None:
+    """A time within the study design, agreeing with the time its label states."""
+    if hours > MAX_TIMEPOINT_HOURS:
+        raise err(
+            "timepoint_hours",
+            f"{hours:g} h ({hours / 8760:.3g} years) is beyond {MAX_TIMEPOINT_HOURS:,} h "
+            "(2 years), the longest time after the first dose this data set holds; "
+            "was it written in minutes or days?",
+        )
+    label = row["timepoint_label"]
+    times = _label_times(label)
+    if not times:
+        return
+    slack = max(0.01, 0.005 * hours)  # "40 min" is 0.667 h
+    if any(low - slack <= hours <= high + slack for low, high in times):
+        return
+    said = sorted({f"{lo:g} h" if lo == hi else f"{lo:g} to {hi:g} h" for lo, hi in times})
+    raise err(
+        "timepoint_hours",
+        f"{hours:g} h does not match its timepoint_label {label!r}, which says "
+        f"{' or '.join(said)} (day N is (N-1) x 24 h, or N x 24 h counted from an "
+        "infusion on day 0; see data/README.md, Time)",
+    )
+
+
 def _parse_row(raw: dict[str, str], path: Path, line: int, bib_keys: frozenset[str]) -> Point:
     def err(column: str, message: str) -> DataError:
         return DataError(path, line, column, message)
@@ -154,6 +254,8 @@ def _parse_row(raw: dict[str, str], path: Path, line: int, bib_keys: frozenset[s
     hours = _number(row["timepoint_hours"], err, "timepoint_hours")
     if hours < 0:
         raise err("timepoint_hours", f"negative time {hours:g} (hours after the first dose)")
+    _check_time(row, hours, err)
+    _check_plain_text(row, err)
     n = int(_number(row["n"], err, "n", integer=True)) if row["n"] else None
     if n is not None and n <= 0:
         raise err("n", f"n must be positive, got {n}")

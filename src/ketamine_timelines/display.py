@@ -310,7 +310,9 @@ class ThemedFigure:
         PDF and EPUB alike (an HTML-only <figcaption> would vanish from the PDF)."""
         from IPython.display import Markdown
 
-        text = self.caption or ""
+        from .tables import markdown_text
+
+        text = markdown_text(self.caption or "")
         if self.note:
             text += f" Sources: {self.note}."
         return Markdown(f":::{{container}} kt-caption\n**Figure.** {text}\n:::\n")

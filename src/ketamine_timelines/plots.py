@@ -27,6 +27,7 @@ from matplotlib.transforms import offset_copy
 
 from .bib import Reference, load_bib
 from .data import Point, select
+from .legend import summarise
 from .style import (
     LINESTYLES,
     MARKERS,
@@ -324,7 +325,7 @@ def _legend_below(
     **kw: Any,
 ) -> None:
     # Below the axes rather than beside them, so the plotting area keeps the page width.
-    handles = list(handles)
+    handles = summarise(handles)  # each entry once, at most MAX_ENTRIES (legend.py)
     ax.legend(
         handles=handles,
         labels=[_wrap(h.get_label(), narrow) for h in handles],

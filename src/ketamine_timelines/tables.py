@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 
 from IPython.display import Markdown
@@ -27,9 +28,21 @@ _POPULATION_WORDS = {
 }
 
 
+#: ASCII punctuation that means something in MyST Markdown (CommonMark, GFM tables, roles,
+#: directives, raw HTML, entities, math): each is escaped with a backslash, which
+#: CommonMark allows before any ASCII punctuation, so that it reaches the page as itself.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|$&~:^])")
+
+
+def markdown_text(text: str) -> str:
+    """Plain text (from the data set, say) as MyST Markdown that shows exactly that text:
+    no link, tag, role, math or table cell can start inside it, in HTML, LaTeX or EPUB."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+
+
 def _cell(text: str) -> str:
-    # A pipe inside a cell would split the Markdown table.
-    return text.replace("|", "/").replace("\n", " ")
+    # Cells are one line each (the parts from the data are escaped by markdown_text).
+    return text.replace("\n", " ")
 
 
 def sources_table(
@@ -73,12 +86,13 @@ def sources_table(
             where.append(f"{partly} of {len(rows)} numbers read in a secondary source")
         ref = refs.get(key)
         link = (
-            f"[{'DOI' if ref.doi else 'PubMed' if ref.pmid else 'label'}]({ref.url})"
+            f"[{'DOI' if ref.doi else 'PubMed' if ref.pmid else 'label'}](<{ref.url}>)"
             if ref and ref.url
             else "no link recorded"
         )
         scale_words = ", ".join(scales)
         what = f"{design}; {size}; {'; '.join(pops)}" + (f"; {scale_words}" if scale_words else "")
+        what, where = markdown_text(what), [markdown_text(w) for w in where]
         lines.append(
             "| "
             + " | ".join(

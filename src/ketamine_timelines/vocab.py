@@ -31,6 +31,15 @@ COLUMNS: tuple[str, ...] = (
 )
 OPTIONAL_COLUMNS = frozenset({"uncertainty_low", "uncertainty_high", "n", "comparator", "note"})
 REQUIRED_COLUMNS = tuple(c for c in COLUMNS if c not in OPTIONAL_COLUMNS)
+#: Columns of free text. Readers see them in tables, tooltips and legends, so they hold
+#: plain text: the loader refuses markup in them (HTML, Markdown links, MyST roles, math,
+#: LaTeX), and every place that shows them escapes them.
+FREE_TEXT_COLUMNS = ("treatment", "timepoint_label", "comparator", "source_location", "note")
+
+#: The longest time after the first dose that the data set holds: 2 years (17,520 h).
+#: Its studies follow people for hours to months (the latest row is at 14 weeks); a time
+#: beyond it is a unit slip (days or minutes written as hours), not a finding.
+MAX_TIMEPOINT_HOURS = 2 * 365 * 24
 
 ARMS = frozenset({"drug", "control"})
 DRUG_CLASSES = frozenset(
