@@ -118,9 +118,11 @@ nb_mime_priority_overrides = [
     ("latex", "application/pdf", 10),
     ("latex", "image/png", 20),
     ("latex", "text/html", None),
+    # The EPUB shows a figure's phone layout (ThemedFigure.epub_svg): text of 12 px on a
+    # 600-px page, where the wide PNG's would be under 9 px.
+    ("epub", "image/svg+xml", 5),
     ("epub", "image/png", 10),
     ("epub", "text/html", None),
-    ("epub", "image/svg+xml", None),
     ("linkcheck", "text/plain", 10),
 ]
 nb_ipywidgets_js: dict[str, dict[str, str]] = {}  # no widget JS from a CDN
