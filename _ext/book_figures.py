@@ -133,7 +133,11 @@ class TimelineFigure(SphinxDirective):
         figure += nodes.legend("", *holder.children)
         self.add_name(figure)
         table = nodes.Element()
-        lines = data_table_markdown(data.table()).splitlines()
+        # "Data behind Figure 3.1": in the PDF the figure may float away from its table.
+        label = self.options.get("name")
+        title = f"Data behind {{numref}}`Figure {{number}} <{label}>`" if label else None
+        lines = data_table_markdown(data.table(), **({"title": title} if title else {}))
+        lines = lines.splitlines()
         self.state.nested_parse(StringList(lines, source=source), 0, table)
         return [figure, *table.children]
 
@@ -262,7 +266,6 @@ def remove_stale_figures(app: Sphinx, exception: Exception | None) -> None:
     for path in images.iterdir():
         if _FIGURE_FILE.match(path.name) and path.name not in used:
             path.unlink()
-
 
 
 def setup(app: Sphinx) -> dict[str, Any]:

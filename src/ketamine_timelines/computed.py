@@ -32,7 +32,7 @@ def fmt(x: float) -> str:
 
 
 def signed(x: float) -> str:
-    """'+18.6', '−15.8' (a true minus sign), '0'."""
+    """'+18.6', '-15.8' written with a true minus sign (U+2212), '0'."""
     if x > 0:
         return f"+{x:g}"
     if x < 0:

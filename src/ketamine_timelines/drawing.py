@@ -27,7 +27,7 @@ from matplotlib.lines import Line2D
 from matplotlib.transforms import offset_copy
 
 from .bib import Reference, load_bib
-from .computed import PARTLY_WORDS, fmt, signed
+from .computed import PARTLY_WORDS, fmt
 from .data import Point
 from .style import LINESTYLES, MARKERS, MIN_FONT_PT, Theme, colour
 
@@ -60,14 +60,17 @@ def unit_words(p: Point) -> str:
     )
 
 
-def point_words(p: Point, refs: Refs) -> str:
-    """One drawn number in words: arm, n, time, value, where it stands in the source."""
+def point_words(p: Point) -> str:
+    """One drawn number in words: arm, n, time, value."""
     n = f", n = {p.n}" if p.n else ""
-    partly = f" ({PARTLY_WORDS})" if p.is_partly else ""
-    return (
-        f"{p.treatment}{n}, {p.timepoint_label}: {fmt(p.value)}{unit_words(p)} "
-        f"({p.source_location}{partly})"
-    )
+    return f"{p.treatment}{n}, {p.timepoint_label}: {fmt(p.value)}{unit_words(p)}"
+
+
+def source_words(pts: Sequence[Point]) -> str:
+    """'Source: Table 1; Abstract (read in a secondary summary).' for a tooltip."""
+    where = "; ".join(dict.fromkeys(p.source_location for p in pts))
+    partly = f" ({PARTLY_WORDS})" if any(p.is_partly for p in pts) else ""
+    return f"Source: {where}{partly}."
 
 
 class Recorder:
@@ -209,8 +212,11 @@ def series(
                 transform=tf,
             )[0]
             o.kt_points = (p,)  # type: ignore[attr-defined]
-    title = f"{cite(pts[0].study_key, rec.refs)}: " + "; ".join(
-        point_words(p, rec.refs) for p in pts
+    title = (
+        f"{cite(pts[0].study_key, rec.refs)}: "
+        + "; ".join(point_words(p) for p in pts)
+        + ". "
+        + source_words(pts)
     )
     link_group(ax, xs, ys, pts, rec.refs, title, transform=tf, join=line)
     rec.add(pts)

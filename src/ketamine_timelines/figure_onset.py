@@ -122,11 +122,15 @@ class OnsetHeadline:
         if "masked" in self.keys:
             gaps = self.panel("masked").comparisons[0].gaps
             lasted = all(g.value > 0 for g in gaps)
-            parts[-1:] = [
-                parts[-1]
-                + (", but not for long" if not lasted else ", also")
-                + " in a small trial where no one could tell who got it"
-            ] if parts else parts
+            parts[-1:] = (
+                [
+                    parts[-1]
+                    + (", but not for long" if not lasted else ", also")
+                    + " in a small trial where no one could tell who got it"
+                ]
+                if parts
+                else parts
+            )
         grew = [
             name
             for key, name in (("esketamine", "esketamine's"), ("ssri", "SSRIs'"))
@@ -144,9 +148,7 @@ class OnsetHeadline:
         return {p.key for p in self.panels}
 
     def caption(self) -> str:
-        s = [
-            "Extra responders per 100 people, each drug against its own comparison group."
-        ]
+        s = ["Extra responders per 100 people, each drug against its own comparison group."]
         if "ketamine" in self.keys:
             kt = self.panel("ketamine")
             vs = " and ".join(f"{fmt(c.gaps[0].value)} {c.against}" for c in kt.comparisons)
@@ -168,11 +170,7 @@ class OnsetHeadline:
         if "masked" in self.keys:
             c = self.panel("masked").comparisons[0]
             first, rest = c.gaps[0], c.gaps[1:]
-            after = (
-                " and reversed afterwards"
-                if rest and all(g.value < 0 for g in rest)
-                else ""
-            )
+            after = " and reversed afterwards" if rest and all(g.value < 0 for g in rest) else ""
             s.append(
                 f"In the one trial that hid ketamine under anaesthesia ({first.n} people), "
                 f"its lead was {fmt(first.value)} {time_words(first.rows[0])}{after}."
@@ -250,11 +248,9 @@ class OnsetHeadline:
                 count = trial_count(e.row)
                 out.append(
                     DataRow(
-                        what=f"{panel.short} vs placebo"
-                        + (f", {count} trials" if count else ""),
+                        what=f"{panel.short} vs placebo" + (f", {count} trials" if count else ""),
                         when=e.row.timepoint_label,
-                        number=e.words.rsplit(" ", 2)[0].removesuffix(" from")
-                        .removesuffix(" by"),
+                        number=e.words.rsplit(" ", 2)[0].removesuffix(" from").removesuffix(" by"),
                         people=str(e.row.n or "not stated"),
                         study_key=e.row.study_key,
                         where=e.row.source_location,
@@ -334,7 +330,11 @@ def onset_headline(points: Sequence[Point]) -> OnsetHeadline:
     if comps:
         panels.append(
             Panel(
-                "ketamine", "IV ketamine, pooled trials", "IV ketamine, pooled", tuple(comps), events
+                "ketamine",
+                "IV ketamine, pooled trials",
+                "IV ketamine, pooled",
+                tuple(comps),
+                events,
             )
         )
 
@@ -434,15 +434,13 @@ def draw(data: OnsetHeadline, theme: str = "light", *, refs=None, narrow: bool =
     from .drawing import (
         SMALL,
         Recorder,
-        cite,
         figure_title,
         finish,
-        link_group,
         refs_or_bib,
         wrap,
         zero_line,
     )
-    from .style import colour, themed
+    from .style import themed
 
     refs = refs_or_bib(refs)
     rec = Recorder(refs)
@@ -455,7 +453,10 @@ def draw(data: OnsetHeadline, theme: str = "light", *, refs=None, narrow: bool =
             rows.append(("strip", panel))
     strip_units = 16.0 if narrow else 11.0
     limits = [_ylim(p, narrow) if kind == "panel" else (0.0, 1.0) for kind, p in rows]
-    spans = [hi - lo if kind == "panel" else strip_units for (kind, _), (lo, hi) in zip(rows, limits, strict=True)]
+    spans = [
+        hi - lo if kind == "panel" else strip_units
+        for (kind, _), (lo, hi) in zip(rows, limits, strict=True)
+    ]
     per_unit = 0.030 if narrow else 0.026  # inches per "extra responder per 100"
     title_in = 0.42 if narrow else 0.26  # each panel's heading
     height = sum(spans) * per_unit + len(data.panels) * title_in + (1.55 if narrow else 1.15)
@@ -509,14 +510,13 @@ def draw(data: OnsetHeadline, theme: str = "light", *, refs=None, narrow: bool =
             color=t.text,
         )
         figure_title(fig, data.title(), t, narrow=narrow)
-        del cite
         return finish(fig, rec)
 
 
 def _comparison(ax, c: Comparison, panel: Panel, t, rec, refs, narrow: bool) -> None:
     from matplotlib.transforms import offset_copy
 
-    from .drawing import SMALL, cite, link_group
+    from .drawing import SMALL, cite, link_group, source_words
     from .style import colour
 
     col = colour(t, c.drug_class)
@@ -578,14 +578,20 @@ def _comparison(ax, c: Comparison, panel: Panel, t, rec, refs, narrow: bool) -> 
     title = f"{cite(c.rows[0].study_key, refs)}, {panel.title}, {c.versus}: " + "; ".join(
         f"{signed(g.value)} per 100 {g.label}" for g in c.gaps
     )
-    link_group(ax, xs, ys, c.rows, refs, title + ".", transform=tf, join=c.joined)
+    title += ". " + source_words(c.rows)
+    link_group(ax, xs, ys, c.rows, refs, title, transform=tf, join=c.joined)
     rec.add(c.rows)
 
 
 def _not_measured(ax, first: Gap, t, narrow: bool) -> None:
     """Shade the time before the first measurement: a gap in the data, not a zero."""
     span = ax.axvspan(
-        XLIM[0], first.hours, facecolor="none", edgecolor=t.muted, hatch="///", linewidth=0,
+        XLIM[0],
+        first.hours,
+        facecolor="none",
+        edgecolor=t.muted,
+        hatch="///",
+        linewidth=0,
         zorder=0,
     )
     span.kt_reference = True  # type: ignore[attr-defined]
@@ -609,7 +615,7 @@ def _not_measured(ax, first: Gap, t, narrow: bool) -> None:
 def _events(ax, events: Sequence[Event], t, rec, refs, narrow: bool) -> None:
     """A strip under the panel: the time the pooled lead lasted, as a bar on the time axis
     (from the first time ahead to the range in which it was no longer ahead)."""
-    from .drawing import SMALL, cite, link_group
+    from .drawing import SMALL, cite, link_group, source_words
     from .style import colour
 
     ax.set_ylim(0, 1)
@@ -645,7 +651,7 @@ def _events(ax, events: Sequence[Event], t, rec, refs, narrow: bool) -> None:
         color=t.text,
         linespacing=1.1,
     )
-    title = f"{cite(row.study_key, refs)}: " + words + "."
+    title = f"{cite(row.study_key, refs)}: {words}. {source_words([e.row for e in events])}"
     link_group(ax, [a, (b * c) ** 0.5], [y, y], [e.row for e in events], refs, title, join=True)
     rec.add(e.row for e in events)
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .computed import PARTLY_WORDS, DataRow, fmt, row_numbers, time_words
+from .computed import DataRow, fmt, row_numbers, time_words
 from .data import Point, select
 from .timeaxis import WEEK
 
+#: The panel, as the alt text names it.
+PANEL = "response rates"
 #: Pooled analyses whose reported times the strip draws.
 TIMES_FROM = ("kishimoto2016", "stassen2007")
 
@@ -115,14 +117,14 @@ class OnsetDetail:
 
     def alt(self) -> str:
         arms = "; ".join(
-            f"{a.label}: "
-            + ", ".join(f"{fmt(p.value)}% {time_words(p)}" for p in a.rows)
+            f"{a.label}: " + ", ".join(f"{fmt(p.value)}% {time_words(p)}" for p in a.rows)
             for a in self.arms
         )
         times = "; ".join(f"{t.who}: {t.words()}" for t in self.times)
         return (
-            "One panel of response rates (percent of patients whose MADRS score fell by at "
-            "least half) on a logarithmic time axis from 1 hour to 16 weeks after the first "
+            f"One panel of {PANEL} (percent of patients whose MADRS score fell by at "
+            f"least half) on a logarithmic time axis from {fmt(XMIN * 60)} minutes to "
+            f"{fmt(XMAX / WEEK)} weeks after the first "
             f"dose, with a strip above it of times reported by pooled analyses. Title: "
             f"{self.title()}. Arms: {arms}. Times: {times}."
         )
@@ -178,8 +180,16 @@ def onset_detail(points: Sequence[Point]) -> OnsetDetail:
             "s",
         ),
         (rows("daly2018", arm="control"), "placebo spray + current antidepressant", "^"),
-        (rows("turkoz2021", arm="drug"), "esketamine + new antidepressant (TRANSFORM-1 and -2)", "p"),
-        (rows("turkoz2021", arm="control"), "new antidepressant + placebo spray (TRANSFORM-1 and -2)", "D"),
+        (
+            rows("turkoz2021", arm="drug"),
+            "esketamine + new antidepressant (TRANSFORM-1 and -2)",
+            "p",
+        ),
+        (
+            rows("turkoz2021", arm="control"),
+            "new antidepressant + placebo spray (TRANSFORM-1 and -2)",
+            "D",
+        ),
     ]
     arms = [
         Arm(f"{label} (n = {r[0].n})" if r[0].n and len({p.n for p in r}) == 1 else label, r, mk)
@@ -197,7 +207,14 @@ def onset_detail(points: Sequence[Point]) -> OnsetDetail:
             dose = p.treatment.split(" + ")[0].removeprefix("esketamine ").strip()
             if p.arm == "drug" and "mg" in dose and "flexible" not in dose:
                 what = f"esketamine {dose.split(' mg')[0]} mg + new antidepressant"
-            arms.append(Arm(f"{what}, {p.timepoint_label}", (p,), "P" if p.arm == "drug" else "X", joined=False))
+            arms.append(
+                Arm(
+                    f"{what}, {p.timepoint_label}",
+                    (p,),
+                    "P" if p.arm == "drug" else "X",
+                    joined=False,
+                )
+            )
     times = []
     kish = tuple(
         sorted(
@@ -206,7 +223,14 @@ def onset_detail(points: Sequence[Point]) -> OnsetDetail:
         )
     )
     if kish:
-        times.append(Times("IV ketamine vs placebo, 9 trials pooled" if "9 RCTs" in kish[0].treatment else "IV ketamine vs placebo, pooled", kish))
+        times.append(
+            Times(
+                "IV ketamine vs placebo, 9 trials pooled"
+                if "9 RCTs" in kish[0].treatment
+                else "IV ketamine vs placebo, pooled",
+                kish,
+            )
+        )
     stas = tuple(
         sorted(
             select(points, study_key="stassen2007", measure=lambda m: m in _EVENT_WORDS),
@@ -255,7 +279,7 @@ def draw(data: OnsetDetail, theme: str = "light", *, refs=None, narrow: bool = F
             layout="constrained",
         )
         fig.kt_data = data  # type: ignore[attr-defined]
-        ax.kt_panel = "response rates by trial arm"  # type: ignore[attr-defined]
+        ax.kt_panel = PANEL  # type: ignore[attr-defined]
         for a in data.arms:
             series(
                 ax,
@@ -298,7 +322,7 @@ def themed_figure(theme: str):
 def _times_strip(ax, times: Sequence[Times], t, rec, refs, narrow: bool) -> None:
     """One line per pooled analysis: a bar from its first to its last reported time,
     a dot at each time, and the times in words above it."""
-    from .drawing import SMALL, cite, link_group, wrap
+    from .drawing import SMALL, cite, link_group, source_words, wrap
     from .style import colour
 
     ax.set_ylim(0, len(times))
@@ -320,11 +344,15 @@ def _times_strip(ax, times: Sequence[Times], t, rec, refs, narrow: bool) -> None
         lo, hi = min(lo for _, lo, _ in hours), max(hi for _, _, hi in hours)
         (bar,) = ax.plot([lo, hi], [y, y], color=col, linewidth=2.5, zorder=2)
         bar.kt_points = tm.rows  # type: ignore[attr-defined]
-        (dots,) = ax.plot(xs, [y] * len(xs), linestyle="none", marker="o", markersize=6, color=col, zorder=3)
+        (dots,) = ax.plot(
+            xs, [y] * len(xs), linestyle="none", marker="o", markersize=6, color=col, zorder=3
+        )
         dots.kt_points = tm.rows  # type: ignore[attr-defined]
         for _, a, b in hours:
             if b > a:
-                span = ax.plot([a, b], [y, y], color=col, linewidth=7, alpha=0.45, solid_capstyle="butt")[0]
+                span = ax.plot(
+                    [a, b], [y, y], color=col, linewidth=7, alpha=0.45, solid_capstyle="butt"
+                )[0]
                 span.kt_points = tm.rows  # type: ignore[attr-defined]
         text = f"{cite(tm.study_key, refs)}, {tm.who}: {tm.words()}"
         ax.text(
@@ -337,5 +365,7 @@ def _times_strip(ax, times: Sequence[Times], t, rec, refs, narrow: bool) -> None
             color=t.text,
             linespacing=1.1,
         )
-        link_group(ax, xs, [y] * len(xs), tm.rows, refs, text + ".", join=True)
+        link_group(
+            ax, xs, [y] * len(xs), tm.rows, refs, f"{text}. {source_words(tm.rows)}", join=True
+        )
         rec.add(tm.rows)

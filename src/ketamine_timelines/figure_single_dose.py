@@ -22,6 +22,8 @@ TRIALS = {
     "fedgchin2019": "TRANSFORM-1",
     "ochsross2020": "TRANSFORM-3, aged 65 or over",
 }
+#: The panel, as the alt text names it.
+PANEL = "response rates"
 SCALE_WORDS = {"QIDS_SR16": "self-rated QIDS-SR", "mixed": "scales mixed"}
 
 
@@ -69,7 +71,9 @@ class SingleDose:
             parts.append("After one dose, response fell within two weeks")
         ends = self._ends()
         if ends and all(all(d.value > c.value for d in ds) for c, ds in ends):
-            parts.append("after repeated doses, each trial's drug arm ended ahead of its comparison arm")
+            parts.append(
+                "after repeated doses, each trial's drug arm ended ahead of its comparison arm"
+            )
         text = "; ".join(parts) or "Response after one dose and after repeated doses"
         return text[:1].upper() + text[1:]
 
@@ -107,7 +111,7 @@ class SingleDose:
             for a in self.arms
         )
         return (
-            "One panel of response rates (percent of patients whose depression score fell "
+            f"One panel of {PANEL} (percent of patients whose depression score fell "
             "by at least half) on a logarithmic time axis from 1 hour to 16 weeks after the "
             "first dose, by trial arm, with end-of-course results after repeated doses. "
             f"Title: {self.title()}. {arms}."
@@ -141,13 +145,15 @@ def single_dose(points: Sequence[Point]) -> SingleDose:
     arms = [
         Arm("IV ketamine, masked by anaesthesia", rows(study_key="lii2023", arm="drug"), "o"),
         Arm("saline, masked by anaesthesia", rows(study_key="lii2023", arm="control"), "v"),
-        Arm(
-            "IV ketamine arms of 9 trials (pooled; scales mixed)", rows(study_key="han2016"), "H"
-        ),
+        Arm("IV ketamine arms of 9 trials (pooled; scales mixed)", rows(study_key="han2016"), "H"),
     ]
     for dose, mk in (("28", "<"), ("56", ">"), ("84", "s")):
-        pts = rows(study_key="daly2018", treatment=lambda s, d=dose: s.startswith(f"esketamine {d} mg"))
-        arms.append(Arm(f"esketamine {dose} mg twice a week (n = {pts[0].n})" if pts else "", pts, mk))
+        pts = rows(
+            study_key="daly2018", treatment=lambda s, d=dose: s.startswith(f"esketamine {d} mg")
+        )
+        arms.append(
+            Arm(f"esketamine {dose} mg twice a week (n = {pts[0].n})" if pts else "", pts, mk)
+        )
     pbo = rows(study_key="daly2018", arm="control")
     arms.append(Arm(f"placebo spray (n = {pbo[0].n})" if pbo else "", pbo, "^"))
     ends = rows(study_key=set(TRIALS))
@@ -160,7 +166,12 @@ def single_dose(points: Sequence[Point]) -> SingleDose:
         else:
             what = p.treatment.split(" + ")[0].replace(" intranasal", "") + " + new antidepressant"
         arms.append(
-            Arm(f"{TRIALS[p.study_key]}: {what}{scale}", (p,), "*" if p.arm == "drug" else "D", end=True)
+            Arm(
+                f"{TRIALS[p.study_key]}: {what}{scale}",
+                (p,),
+                "*" if p.arm == "drug" else "D",
+                end=True,
+            )
         )
     return SingleDose(tuple(a for a in arms if a.rows))
 
@@ -196,11 +207,9 @@ def draw(data: SingleDose, theme: str = "light", *, refs=None, narrow: bool = Fa
     refs = refs_or_bib(refs)
     rec = Recorder(refs)
     with themed(theme) as t:
-        fig, ax = plt.subplots(
-            figsize=(4.2, 11.5) if narrow else (8.4, 8.8), layout="constrained"
-        )
+        fig, ax = plt.subplots(figsize=(4.2, 11.5) if narrow else (8.4, 8.8), layout="constrained")
         fig.kt_data = data  # type: ignore[attr-defined]
-        ax.kt_panel = "response rates by trial arm"  # type: ignore[attr-defined]
+        ax.kt_panel = PANEL  # type: ignore[attr-defined]
         for a in data.arms:
             series(
                 ax,
@@ -221,7 +230,9 @@ def draw(data: SingleDose, theme: str = "light", *, refs=None, narrow: bool = Fa
         ax.text(
             first * 1.1,
             97,
-            "after one dose" if narrow else "after one dose (the esketamine day-8 values follow more than one)",
+            "after one dose"
+            if narrow
+            else "after one dose (the esketamine day-8 values follow more than one)",
             fontsize=SMALL,
             color=t.text,
             va="top",

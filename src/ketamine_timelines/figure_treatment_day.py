@@ -20,6 +20,8 @@ from .timeaxis import format_hours
 
 #: The clock ends here: every reported time course has ended or peaked before it.
 XMAX_HOURS = 6.0
+#: The panel, as the alt text names it.
+PANEL = f"a timeline of the first {XMAX_HOURS:g} hours after a dose"
 NOT_DRAWN = (
     "Not drawn: side effects of SSRIs, whose timing no source in the data set gives, and "
     "harms of repeated or heavy use."
@@ -97,8 +99,9 @@ class TreatmentDay:
                 parts.append("not reported after the peak")
             rows.append(f"{sp.name} ({sp.who}): {', '.join(parts)}")
         return (
-            f"One panel: a timeline of the first {fmt(XMAX_HOURS)} hours after a dose, one row "
-            f"per reported side effect. Title: {self.title()}. " + "; ".join(rows) + ". "
+            f"One panel: {PANEL}, one row per reported side effect. Title: {self.title()}. "
+            + "; ".join(rows)
+            + ". "
             + NOT_DRAWN
         )
 
@@ -107,7 +110,8 @@ class TreatmentDay:
         for sp in self.spans:
             for p in sp.rows:
                 if p.measure == "mean_change":
-                    number = f"+{fmt(p.value)} {p.unit} ({'systolic' if p.scale == 'SBP' else 'diastolic'}), peak"
+                    which = "systolic" if p.scale == "SBP" else "diastolic"
+                    number = f"+{fmt(p.value)} {p.unit} ({which}), peak"
                 elif p.measure == "time_to_peak_effect":
                     number = f"peak at {fmt(p.value)} {p.unit}"
                 else:
@@ -130,7 +134,9 @@ class TreatmentDay:
 
 
 def _words(p: Point) -> str:
-    return f"{fmt(p.value)} {'minutes' if p.unit == 'min' else 'hours' if p.unit == 'h' else p.unit}"
+    return (
+        f"{fmt(p.value)} {'minutes' if p.unit == 'min' else 'hours' if p.unit == 'h' else p.unit}"
+    )
 
 
 def treatment_day(points: Sequence[Point]) -> TreatmentDay:
@@ -192,7 +198,9 @@ def treatment_day(points: Sequence[Point]) -> TreatmentDay:
 TICKS = tuple((float(h), "dose" if h == 0 else str(h)) for h in range(int(XMAX_HOURS) + 1))
 
 
-def plot_treatment_day(points: Sequence[Point], theme: str = "light", *, refs=None, narrow: bool = False):
+def plot_treatment_day(
+    points: Sequence[Point], theme: str = "light", *, refs=None, narrow: bool = False
+):
     """Short-term side effects after a dose: one row per reported time course."""
     return draw(treatment_day(points), theme, refs=refs, narrow=narrow)
 
@@ -213,7 +221,7 @@ def draw(data: TreatmentDay, theme: str = "light", *, refs=None, narrow: bool = 
         size = (4.2, 2.6 + 1.05 * n) if narrow else (8.4, 2.2 + 0.75 * n)
         fig, ax = plt.subplots(figsize=size, layout="constrained")
         fig.kt_data = data  # type: ignore[attr-defined]
-        ax.kt_panel = "a timeline of the first hours after a dose"  # type: ignore[attr-defined]
+        ax.kt_panel = PANEL  # type: ignore[attr-defined]
         for i, sp in enumerate(data.spans):
             y = n - 1 - i
             col = colour(t, sp.drug_class)
@@ -257,7 +265,11 @@ def draw(data: TreatmentDay, theme: str = "light", *, refs=None, narrow: bool = 
                     va="center",
                     fontsize=SMALL,
                     color=t.text,
-                    bbox={"boxstyle": "round,pad=0.2", "facecolor": t.background, "edgecolor": "none"},
+                    bbox={
+                        "boxstyle": "round,pad=0.2",
+                        "facecolor": t.background,
+                        "edgecolor": "none",
+                    },
                     zorder=2,
                 )
             if sp.peak is not None:
@@ -317,8 +329,19 @@ def draw(data: TreatmentDay, theme: str = "light", *, refs=None, narrow: bool = 
         ax.set_xlabel("Hours after a dose")
         ax.grid(True, axis="x", which="major")
         handles = [
-            Line2D([], [], color=t.muted, linewidth=8, label="bar: from the dose until it had passed"),
-            Line2D([], [], linestyle="none", marker="D", markersize=9, markerfacecolor=t.muted, markeredgecolor=t.text, label="diamond: its peak"),
+            Line2D(
+                [], [], color=t.muted, linewidth=8, label="bar: from the dose until it had passed"
+            ),
+            Line2D(
+                [],
+                [],
+                linestyle="none",
+                marker="D",
+                markersize=9,
+                markerfacecolor=t.muted,
+                markeredgecolor=t.text,
+                label="diamond: its peak",
+            ),
             Patch(facecolor="none", edgecolor=t.muted, hatch="///", label="hatched: not reported"),
         ]
         ax.legend(

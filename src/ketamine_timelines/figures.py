@@ -108,14 +108,19 @@ DATA_TITLE = "Data behind this figure"
 
 
 def data_table_markdown(
-    rows: Sequence[DataRow], refs: Mapping[str, Reference] | None = None
+    rows: Sequence[DataRow],
+    refs: Mapping[str, Reference] | None = None,
+    *,
+    title: str = DATA_TITLE,
 ) -> str:
     """The "Data behind this figure" disclosure as MyST Markdown: a dropdown (``<details>``
     on the web; open, as a heading and a table, in the PDF and the EPUB) holding every
-    drawn number, the people behind it and a link to its source."""
+    drawn number, the people behind it and a link to its source. A numbered figure's
+    table says "Data behind Figure 3.1" (``title``): in the PDF a figure may float to the
+    next page."""
     refs = refs if refs is not None else load_bib()
     lines = [
-        f"::::{{dropdown}} {DATA_TITLE}",
+        f"::::{{dropdown}} {title}",
         ":class-container: kt-data",
         "",
         "| Shown | When | Number | People | Source |",
