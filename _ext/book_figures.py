@@ -131,10 +131,10 @@ class TimelineFigure(SphinxDirective):
         note = "Sources: " + "; ".join(f"{{cite:t}}`{k}`" for k in keys) + "."
         self.state.nested_parse(StringList([note], source=source), 0, holder)
         figure += nodes.legend("", *holder.children)
+        label = self.options.get("name")  # add_name pops it
         self.add_name(figure)
         table = nodes.Element()
         # "Data behind Figure 3.1": in the PDF the figure may float away from its table.
-        label = self.options.get("name")
         title = f"Data behind {{numref}}`Figure {{number}} <{label}>`" if label else None
         lines = data_table_markdown(data.table(), **({"title": title} if title else {}))
         lines = lines.splitlines()
@@ -195,14 +195,19 @@ def save_variants(
     return stems
 
 
-class OpenFigureDataInEpub(SphinxPostTransform):
-    """In the EPUB, a figure's "Data behind this figure" is open: a heading and the table,
-    not a ``<details>`` that some e-readers cannot open (sphinx-design turns a dropdown
-    into ``<details>`` for every HTML-based builder, in its post-transform of priority
-    199; this one runs before it). LaTeX prints the dropdown open already."""
+class FigureDataTitle(SphinxPostTransform):
+    """A figure's "Data behind Figure 3.1" in the web book and the EPUB.
+
+    The number in the title is a resolved ``numref``; in a ``<summary>`` a link would be
+    a control inside a control, so it becomes plain text. In the EPUB the table is open:
+    a heading and the table, not a ``<details>`` that some e-readers cannot open
+    (sphinx-design turns a dropdown into ``<details>`` for every HTML-based builder in its
+    post-transform of priority 199; this one runs before it, after references are
+    resolved). LaTeX prints the dropdown open already, with the number linked.
+    """
 
     default_priority = 190
-    builders = ("epub",)
+    formats = ("html",)
 
     def run(self, **kwargs: Any) -> None:
         for node in list(self.document.findall(nodes.container)):
@@ -210,9 +215,13 @@ class OpenFigureDataInEpub(SphinxPostTransform):
                 continue
             if "kt-data" not in node.get("container_classes", []):
                 continue
-            box = nodes.container(classes=["kt-data"])
-            box += node.children
-            node.replace_self(box)
+            title = node[0]
+            for ref in list(title.findall(nodes.reference)):
+                ref.replace_self(nodes.Text(ref.astext()))
+            if self.app.builder.name == "epub":
+                box = nodes.container(classes=["kt-data"])
+                box += node.children
+                node.replace_self(box)
 
 
 def figures_missing_formats(
@@ -275,7 +284,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
 
     std_logging.getLogger("fontTools").setLevel(std_logging.WARNING)
     app.add_directive("timeline-figure", TimelineFigure)
-    app.add_post_transform(OpenFigureDataInEpub)
+    app.add_post_transform(FigureDataTitle)
     app.connect("build-finished", remove_stale_figures)
     app.connect("env-get-outdated", figures_missing_formats)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

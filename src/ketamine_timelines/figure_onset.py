@@ -232,7 +232,7 @@ class OnsetHeadline:
                         if trial_count(d) and d.n:
                             people = str(d.n)  # a review's total, given once for both arms
                         elif d.n and k.n:
-                            people = f"{d.n} + {k.n}"
+                            people = f"{d.n + k.n} ({d.n} + {k.n})"
                     out.append(
                         DataRow(
                             what=f"{panel.short} {c.versus}",
