@@ -270,7 +270,7 @@ def legend_below(
 def figure_title(fig: Figure, text: str, theme: Theme, *, narrow: bool) -> None:
     """The figure's own title line: its takeaway, in words, at the top left."""
     fig.suptitle(
-        wrap(text, 46 if narrow else 92),
+        wrap(text, 42 if narrow else 92),
         x=0.01,
         ha="left",
         fontsize=SMALL + 2,

@@ -34,6 +34,7 @@ class Arm:
     rows: tuple[Point, ...]
     marker: str
     joined: bool = True  # visits of one arm are joined; single results of trials are not
+    group: str = ""  # arms of separate trials sharing one legend entry
 
     @property
     def study_key(self) -> str:
@@ -199,7 +200,7 @@ def onset_detail(points: Sequence[Point]) -> OnsetDetail:
     # Day-28 results of the separate TRANSFORM trials: single markers, never joined.
     for key in ("popova2019", "fedgchin2019", "ochsross2020"):
         for p in rows(key):
-            what = (
+            what = group = (
                 "esketamine + new antidepressant"
                 if p.arm == "drug"
                 else "new antidepressant + placebo spray"
@@ -213,6 +214,7 @@ def onset_detail(points: Sequence[Point]) -> OnsetDetail:
                     (p,),
                     "P" if p.arm == "drug" else "X",
                     joined=False,
+                    group=f"{group}, {p.timepoint_label}, each trial on its own",
                 )
             )
     times = []
@@ -280,13 +282,22 @@ def draw(data: OnsetDetail, theme: str = "light", *, refs=None, narrow: bool = F
         )
         fig.kt_data = data  # type: ignore[attr-defined]
         ax.kt_panel = PANEL  # type: ignore[attr-defined]
+        groups: dict[str, list[str]] = {}
         for a in data.arms:
+            if a.group:
+                groups.setdefault(a.group, []).append(cite(a.study_key, refs))
+        for a in data.arms:
+            label = f"{cite(a.study_key, refs)}: {a.label}"
+            if a.group:
+                # One legend entry for the single results of separate trials.
+                who = groups.pop(a.group, None)
+                label = f"{'; '.join(dict.fromkeys(who))}: {a.group}" if who else "_nolegend_"
             series(
                 ax,
                 a.rows,
                 t,
                 rec,
-                f"{cite(a.study_key, refs)}: {a.label}",
+                label,
                 line=a.joined,
                 marker=a.marker,
                 markersize=6.0 if a.joined else 7.0,
