@@ -291,6 +291,9 @@ book_notice_full = (
 latex_docclass = {"manual": "book"}
 latex_table_style = ["booktabs", "colorrows"]
 latex_elements = {
+    # A figure stays where the text puts it, above its "Data behind Figure N" table (the
+    # book's only floating figures are the timeline figures: _ext/book_figures.py).
+    "figure_align": "H",
     "papersize": "a4paper",
     "pointsize": "11pt",
     "extraclassoptions": "openany,oneside",

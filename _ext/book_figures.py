@@ -203,17 +203,26 @@ class FigureDataTitle(SphinxPostTransform):
     a heading and the table, not a ``<details>`` that some e-readers cannot open
     (sphinx-design turns a dropdown into ``<details>`` for every HTML-based builder in its
     post-transform of priority 199; this one runs before it, after references are
-    resolved). LaTeX prints the dropdown open already, with the number linked.
+    resolved). LaTeX prints the dropdown open already, with the number linked; its
+    continuation header says "Data behind the figure" instead of "Table N".
     """
 
     default_priority = 190
-    formats = ("html",)
 
     def run(self, **kwargs: Any) -> None:
         for node in list(self.document.findall(nodes.container)):
             if node.get("design_component") != "dropdown":
                 continue
             if "kt-data" not in node.get("container_classes", []):
+                continue
+            if self.app.builder.format == "latex":
+                # A long table's continuation header names it "Table N", which this
+                # table (it has no caption, so no number) is not: name it for what it is.
+                start = r"\begingroup\def\tablename{Data behind the figure}\def\thetable{}"
+                node.insert(1, nodes.raw("", start, format="latex"))
+                node.append(nodes.raw("", r"\endgroup", format="latex"))
+                continue
+            if self.app.builder.format != "html":
                 continue
             title = node[0]
             for ref in list(title.findall(nodes.reference)):

@@ -287,9 +287,9 @@ def draw(data: TreatmentDay, theme: str = "light", *, refs=None, narrow: bool = 
                 ax.annotate(
                     f"peak at {sp.peak_words}",
                     (sp.peak, y),
-                    xytext=(0, -10),
+                    xytext=(-6, -10),
                     textcoords="offset points",
-                    ha="left" if sp.end is None else "center",
+                    ha="left",
                     va="top",
                     fontsize=SMALL,
                     color=t.text,
