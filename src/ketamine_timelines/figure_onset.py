@@ -200,7 +200,8 @@ class OnsetHeadline:
     def alt(self) -> str:
         lines = [
             f"{number_word(len(self.panels))} panels, one above the other, sharing a "
-            "logarithmic time axis from 30 minutes to 8 weeks after the first dose; each "
+            f"logarithmic time axis from {fmt(XLIM[0] * 60)} minutes to "
+            f"{fmt(XLIM[1] / WEEK)} weeks after the first dose; each "
             "shows extra responders per 100 people, drug minus its comparison group, where "
             f"0 means no difference. Title: {self.title()}."
         ]

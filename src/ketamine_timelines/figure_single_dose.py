@@ -112,8 +112,9 @@ class SingleDose:
         )
         return (
             f"One panel of {PANEL} (percent of patients whose depression score fell "
-            "by at least half) on a logarithmic time axis from 1 hour to 16 weeks after the "
-            "first dose, by trial arm, with end-of-course results after repeated doses. "
+            f"by at least half) on a logarithmic time axis from {fmt(XMIN)} hour to "
+            f"{fmt(XMAX / WEEK)} weeks after the first dose, by trial arm, with "
+            "end-of-course results after repeated doses. "
             f"Title: {self.title()}. {arms}."
         )
 
@@ -178,6 +179,9 @@ def single_dose(points: Sequence[Point]) -> SingleDose:
 
 # ---------------------------------------------------------------------- drawing
 
+#: The time axis, in hours: 1 hour (the first visits are at 2) to 16 weeks.
+XMIN, XMAX = 1.0, 16 * WEEK
+
 
 def plot_single_dose_course(
     points: Sequence[Point], theme: str = "light", *, refs=None, narrow: bool = False
@@ -237,7 +241,7 @@ def draw(data: SingleDose, theme: str = "light", *, refs=None, narrow: bool = Fa
             color=t.text,
             va="top",
         )
-        apply_time_axis(ax, xmin=1.0, xmax=16 * WEEK)
+        apply_time_axis(ax, xmin=XMIN, xmax=XMAX)
         if narrow:
             labels = [lab for _, lab in MAJOR_TICKS]
             ax.xaxis.set_major_formatter(
