@@ -134,9 +134,11 @@ nb_mime_priority_overrides = [
     ("latex", "application/pdf", 10),
     ("latex", "image/png", 20),
     ("latex", "text/html", None),
+    # The EPUB shows a figure's phone layout (ThemedFigure.epub_svg): text of 12 px on a
+    # 600-px page, where the wide PNG's would be under 9 px.
+    ("epub", "image/svg+xml", 5),
     ("epub", "image/png", 10),
     ("epub", "text/html", None),
-    ("epub", "image/svg+xml", None),
     ("linkcheck", "text/plain", 10),
 ]
 nb_ipywidgets_js: dict[str, dict[str, str]] = {}  # no widget JS from a CDN
@@ -309,6 +311,9 @@ latex_docclass = {"manual": "book"}
 _pdf_date = time.strftime("D:%Y%m%d%H%M%SZ", _build_time)
 latex_table_style = ["booktabs", "colorrows"]
 latex_elements = {
+    # A figure stays where the text puts it, above its "Data behind Figure N" table (the
+    # book's only floating figures are the timeline figures: _ext/book_figures.py).
+    "figure_align": "H",
     "papersize": "a4paper",
     "pointsize": "11pt",
     "extraclassoptions": "openany,oneside",

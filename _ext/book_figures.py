@@ -19,6 +19,7 @@ from docutils.parsers.rst import directives
 from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
+from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util.docutils import SphinxDirective
 
 from book_builders import HTML_BUILDERS, WEB_BUILDERS
@@ -58,16 +59,18 @@ def figure_formats(builder: str) -> dict[str, tuple[str, ...]]:
 class TimelineFigure(SphinxDirective):
     """A figure of ``ketamine_timelines.figures.FIGURES``, drawn from the data set.
 
-    The caption and alt text come from the figure registry, computed from the rows drawn
-    (``:alt:`` may override the alt text); the directive's content, if any, follows the
-    caption as the figure's legend, then a note naming the studies drawn, with citations
-    (the PDF's figure note). HTML gets the figure inline (links from each point to its
-    source work only in inline SVG), in a wide and a phone layout, each following Furo's
-    theme; the PDF and EPUB get the light, wide variant as an image.
+    The caption and alt text come from the figure's computed object, like the marks drawn
+    (``:alt:`` may override the alt text); a figure has one caption, so the directive
+    takes no content (prose about a figure belongs in the body text). The caption is
+    followed by a note naming the studies drawn, with citations (the PDF's figure note),
+    and the figure by its "Data behind this figure" table. HTML gets the figure inline
+    (links from each series to its source work only in inline SVG), in a wide and a phone
+    layout, each following Furo's theme; the EPUB gets the light phone layout and the PDF
+    the light wide one, as an image.
     """
 
     required_arguments = 1
-    has_content = True
+    has_content = False
     option_spec = {  # noqa: RUF012 (docutils API)
         "alt": directives.unchanged_required,
         "name": directives.unchanged,
@@ -75,7 +78,7 @@ class TimelineFigure(SphinxDirective):
 
     def run(self) -> list[nodes.Node]:
         from ketamine_timelines.data import DataError, load_points
-        from ketamine_timelines.figures import FIGURES
+        from ketamine_timelines.figures import FIGURES, data_table_markdown
 
         name = self.arguments[0]
         if name not in FIGURES:
@@ -93,12 +96,13 @@ class TimelineFigure(SphinxDirective):
             points = load_points(srcdir / DATA_FILES[0], bib_path=srcdir / DATA_FILES[1])
         except DataError as exc:  # names the data file, line and column
             raise self.error(f"timeline-figure: {exc}") from exc
-        alt = self.options.get("alt") or spec.alt(points)
+        data = spec.data(points)
+        alt = self.options.get("alt") or data.alt()
         # Files are named by the digest of the data and the plotting code: a prose edit
         # reuses them, while a data edit or a change to the plots draws anew.
         stem = Path(self.env.app.doctreedir) / FIGURE_DIR / f"{name}-{data_digest(srcdir)[:12]}"
         builder = self.env.app.builder.name
-        stems = save_variants(spec, points, stem, figure_formats(builder))
+        stems = save_variants(spec, data, stem, figure_formats(builder))
 
         docdir = Path(self.env.doc2path(self.env.docname)).parent
         figure = nodes.figure(classes=["timeline-figure"])
@@ -115,20 +119,27 @@ class TimelineFigure(SphinxDirective):
             web += nodes.raw("", _figure_html(stems, alt), format="html")
             figure += web
         self.set_source_info(figure)
-        caption = nodes.caption(spec.caption(points), spec.caption(points))
+        text = data.caption()
+        caption = nodes.caption(text, text)
         caption.source, caption.line = self.get_source_info()
         figure += caption
-        holder = nodes.Element()
-        if self.content:
-            self.state.nested_parse(self.content, self.content_offset, holder)
-        keys = _study_keys(stems["points"])
-        note = "Sources: " + "; ".join(f"{{cite:t}}`{k}`" for k in keys) + "."
         from docutils.statemachine import StringList
 
-        self.state.nested_parse(StringList([note], source=self.get_source_info()[0]), 0, holder)
+        source = self.get_source_info()[0]
+        holder = nodes.Element()
+        keys = _study_keys(data.rows)
+        note = "Sources: " + "; ".join(f"{{cite:t}}`{k}`" for k in keys) + "."
+        self.state.nested_parse(StringList([note], source=source), 0, holder)
         figure += nodes.legend("", *holder.children)
+        label = self.options.get("name")  # add_name pops it
         self.add_name(figure)
-        return [figure]
+        table = nodes.Element()
+        # "Data behind Figure 3.1": in the PDF the figure may float away from its table.
+        title = f"Data behind {{numref}}`Figure {{number}} <{label}>`" if label else None
+        lines = data_table_markdown(data.table(), **({"title": title} if title else {}))
+        lines = lines.splitlines()
+        self.state.nested_parse(StringList(lines, source=source), 0, table)
+        return [figure, *table.children]
 
 
 def _study_keys(points: Any) -> list[str]:
@@ -156,42 +167,70 @@ def svg11_links(svg: str) -> str:
 
 
 def save_variants(
-    spec: Any, points: Any, stem: Path, formats: dict[str, tuple[str, ...]] = FIGURE_FORMATS
+    spec: Any, data: Any, stem: Path, formats: dict[str, tuple[str, ...]] = FIGURE_FORMATS
 ) -> dict[str, Any]:
-    """Write the variants in the formats asked (by default all: see FIGURE_FORMATS); return
-    their stems and the rows drawn (``"points"``)."""
-    import pickle
-
+    """Write the variants of the figure computed as ``data`` in the formats asked (by
+    default all: see FIGURE_FORMATS); return their stems."""
     from ketamine_timelines.display import render
 
     stem.parent.mkdir(parents=True, exist_ok=True)
     variants = {v: kinds for v, kinds in formats.items() if spec.narrow or "narrow" not in v}
     stems: dict[str, Any] = {}
-    drawn = stem.with_name(f"{stem.name}-points.pickle")
     for variant, kinds in variants.items():
         base = stem.with_name(f"{stem.name}-{variant}")
         theme = "light" if variant == "epub" else variant.removeprefix("narrow-")
+        # The EPUB shows the phone layout: on a 600-px page its text is 12 px, the wide
+        # layout's under 9.
+        narrow = variant.startswith("narrow") or (variant == "epub" and spec.narrow)
         for kind in kinds:
             path = base.with_suffix(f".{kind}")
             if not path.exists():
                 options = {"dpi": 150} if kind == "png" else {}
-                kw = {"narrow": True} if variant.startswith("narrow") else {}
-                fig = spec.plot(points, theme, **kw)
-                if variant == "light" and kind == "svg":
-                    drawn.write_bytes(pickle.dumps(tuple(fig.source_points)))
-                data = render(fig, kind, **options)
+                fig = spec.draw(data, theme, **({"narrow": True} if narrow else {}))
+                out = render(fig, kind, **options)
                 if variant == "epub":
-                    data = svg11_links(data.decode("utf-8")).encode("utf-8")
-                path.write_bytes(data)
+                    out = svg11_links(out.decode("utf-8")).encode("utf-8")
+                path.write_bytes(out)
         stems[variant] = base
-    if not drawn.exists():
-        fig = spec.plot(points, "light")
-        drawn.write_bytes(pickle.dumps(tuple(fig.source_points)))
-        import matplotlib.pyplot as plt
-
-        plt.close(fig)
-    stems["points"] = pickle.loads(drawn.read_bytes())  # our own build file
     return stems
+
+
+class FigureDataTitle(SphinxPostTransform):
+    """A figure's "Data behind Figure 3.1" in the web book and the EPUB.
+
+    The number in the title is a resolved ``numref``; in a ``<summary>`` a link would be
+    a control inside a control, so it becomes plain text. In the EPUB the table is open:
+    a heading and the table, not a ``<details>`` that some e-readers cannot open
+    (sphinx-design turns a dropdown into ``<details>`` for every HTML-based builder in its
+    post-transform of priority 199; this one runs before it, after references are
+    resolved). LaTeX prints the dropdown open already, with the number linked; its
+    continuation header says "Data behind the figure" instead of "Table N".
+    """
+
+    default_priority = 190
+
+    def run(self, **kwargs: Any) -> None:
+        for node in list(self.document.findall(nodes.container)):
+            if node.get("design_component") != "dropdown":
+                continue
+            if "kt-data" not in node.get("container_classes", []):
+                continue
+            if self.app.builder.format == "latex":
+                # A long table's continuation header names it "Table N", which this
+                # table (it has no caption, so no number) is not: name it for what it is.
+                start = r"\begingroup\def\tablename{Data behind the figure}\def\thetable{}"
+                node.insert(1, nodes.raw("", start, format="latex"))
+                node.append(nodes.raw("", r"\endgroup", format="latex"))
+                continue
+            if self.app.builder.format != "html":
+                continue
+            title = node[0]
+            for ref in list(title.findall(nodes.reference)):
+                ref.replace_self(nodes.Text(ref.astext()))
+            if self.app.builder.name == "epub":
+                box = nodes.container(classes=["kt-data"])
+                box += node.children
+                node.replace_self(box)
 
 
 def figures_missing_formats(
@@ -254,6 +293,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
 
     std_logging.getLogger("fontTools").setLevel(std_logging.WARNING)
     app.add_directive("timeline-figure", TimelineFigure)
+    app.add_post_transform(FigureDataTitle)
     app.connect("build-finished", remove_stale_figures)
     app.connect("env-get-outdated", figures_missing_formats)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

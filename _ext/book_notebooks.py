@@ -55,8 +55,10 @@ DATA_DIR = "data"
 DATA_FILES = (("data/onset_timelines.csv", "onset_timelines.csv"), ("data/README.md", "README.md"))
 #: The address of the wheel in a notebook's install cell, whatever site it names.
 WHEEL_URL = re.compile(r"\S+/" + WHEEL_DIR + r"/ketamine_timelines-[^\s\"'/]+\.whl")
-#: Outputs a downloaded notebook does not carry: no notebook viewer shows them.
-DOWNLOAD_DROPS_MIME = ("application/pdf",)
+#: Outputs a downloaded notebook does not carry: the PDF no notebook viewer shows, the
+#: EPUB's SVG and the web book's inline SVG. A downloaded notebook is untrusted, so
+#: JupyterLab shows each figure's PNG anyway, once.
+DOWNLOAD_DROPS_MIME = ("application/pdf", "image/svg+xml", "text/html")
 #: What a reader installs before opening a downloaded notebook.
 READER_PACKAGES = "jupyterlab matplotlib numpy"
 PANEL_ID = "run-this-notebook"

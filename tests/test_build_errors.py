@@ -62,7 +62,7 @@ def test_a_notebook_cell_that_raises_fails_the_build(tmp_path: Path):
 
 
 def test_a_malformed_data_row_fails_the_build(tmp_path: Path):
-    page = "```{timeline-figure} onset\n:alt: The onset figure.\n\nLegend.\n```\n"
+    page = "```{timeline-figure} onset\n:alt: The onset figure.\n```\n"
     project = make_project_copy(tmp_path, PAGE.format(line=page))
     data = project / "data" / "onset_timelines.csv"
     lines = data.read_text(encoding="utf-8").splitlines()

@@ -15,8 +15,8 @@ from ketamine_timelines import (
     ThemedFigure,
     load_points,
     plot_onset,
-    plot_side_effect_window,
     plot_single_dose_course,
+    plot_treatment_day,
     sources_table,
 )
 
@@ -43,6 +43,7 @@ def test_mime_types(bundle):
     assert set(bundle) == {
         "text/html",
         "application/pdf",
+        "image/svg+xml",
         "image/png",
         "text/plain",
     }
@@ -114,10 +115,10 @@ def test_html_ids_unique_and_references_resolve(bundle):
 def test_text_stays_text(bundle):
     # svg.fonttype 'none': labels are <text>, not glyph paths.
     assert "<text" in bundle["text/html"]
-    assert "40 min" in bundle["text/html"]
+    assert "1 hour" in bundle["text/html"]
 
 
-@pytest.mark.parametrize("plot", [plot_onset, plot_single_dose_course, plot_side_effect_window])
+@pytest.mark.parametrize("plot", [plot_onset, plot_single_dose_course, plot_treatment_day])
 def test_deterministic_and_dateless(points, plot):
     a = ThemedFigure(lambda t: plot(points, t), alt="a")
     b = ThemedFigure(lambda t: plot(points, t), alt="a")

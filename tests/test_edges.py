@@ -299,10 +299,10 @@ def test_figure_tooltips_show_data_text_as_text():
 
     from ketamine_timelines import load_points
     from ketamine_timelines.display import render
-    from ketamine_timelines.plots import plot_treatment_day
+    from ketamine_timelines.figures import get_spec
 
     points = [replace(p, source_location=HOSTILE) for p in load_points()]
-    svg = render(plot_treatment_day(points, "light"), "svg")
+    svg = render(get_spec("treatment-day").plot(points, "light"), "svg")
     tree = etree.fromstring(svg)
     names = {etree.QName(element).localname for element in tree.iter(etree.Element)}
     assert not names & {"script", "img", "foreignObject"}, names

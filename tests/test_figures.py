@@ -1,9 +1,14 @@
-"""The figure registry: one message per headline figure, captions and alt text computed
-from the rows drawn, and every plotted point a link with a tooltip in the SVG itself."""
+"""The figure registry: each figure's caption, alt text and data table computed from the
+one object it draws, every caption number a drawn number, one link per series with a
+tooltip and a target a phone can tap, and the same promises in the built HTML, PDF and
+EPUB (one caption, no repeated sentence, no tooltips in print, a data table under each
+figure)."""
 
 from __future__ import annotations
 
+import os
 import re
+import zipfile
 from pathlib import Path
 
 import matplotlib
@@ -11,15 +16,23 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pytest
+from bs4 import BeautifulSoup
 
 from ketamine_timelines import load_points
 from ketamine_timelines.display import render
-from ketamine_timelines.figures import FIGURES, figure
-from ketamine_timelines.plots import onset_comparisons, plot_onset_headline, plot_treatment_day
-from ketamine_timelines.style import MIN_FONT_PT
+from ketamine_timelines.drawing import HIT_PT
+from ketamine_timelines.figure_onset import onset_headline, plot_onset_headline
+from ketamine_timelines.figure_treatment_day import plot_treatment_day, treatment_day
+from ketamine_timelines.figures import DATA_TITLE, FIGURES, figure
+from ketamine_timelines.style import MIN_FONT_PT, NARROW_WIDTH_IN
 
 ROOT = Path(__file__).resolve().parents[1]
-NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?")
+NUMBER = re.compile(r"(?<![\w.])[-\u2212]?\d+(?:\.\d+)?")
+#: Chapters that show a figure with the directive, and the figure each shows.
+CHAPTER_FIGURES = {
+    "docs/03-depression-and-anxiety": "onset",
+    "docs/06-comparisons": "onset",
+}
 
 
 @pytest.fixture(scope="module")
@@ -27,95 +40,242 @@ def points():
     return load_points(ROOT / "data" / "onset_timelines.csv", ROOT / "references.bib")
 
 
-def drawn_values(fig) -> set[float]:
-    """Every number the figure's data artists draw (y values, x positions in hours, n)."""
+def numbers_in(text: str) -> list[float]:
+    return [float(n.replace("\u2212", "-")) for n in NUMBER.findall(text)]
+
+
+def drawn_numbers(fig) -> set[float]:
+    """Every number a figure shows: the values its data artists draw (y values, times in
+    hours, days and weeks, n, ranges, the trial counts of the rows) and every number
+    written in it (titles, labels, ticks)."""
     values: set[float] = set()
+    fig.canvas.draw()  # tick labels are written at draw time
     for ax in fig.axes:
+        # The axis range, in the units an alt text names it ("from 30 minutes to 8 weeks").
+        for h in ax.get_xlim():
+            values.update({h, h * 60, h / 24, h / 168})
         for ln in ax.get_lines():
             values.update(float(v) for v in getattr(ln, "kt_values", ()))
             for p in getattr(ln, "kt_points", ()):
-                values.update({p.value, p.timepoint_hours, p.timepoint_hours / 24})
-                values.update({p.timepoint_hours / 168} | ({p.n} if p.n else set()))
+                h = p.timepoint_hours
+                values.update({p.value, h, h / 24, h / 168, h * 60})
+                values.update(b for b in (p.n, p.uncertainty_low, p.uncertainty_high) if b)
+                values.update(numbers_in(p.treatment + " " + p.timepoint_label))
+    for text in fig.findobj(matplotlib.text.Text):
+        values.update(numbers_in(text.get_text()))
     return values
 
 
+def panels(fig) -> list[str]:
+    return [ax.kt_panel for ax in fig.axes if hasattr(ax, "kt_panel")]
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in re.split(r"(?<=[.;])\s+", text) if s.strip()]
+
+
+# ---------------------------------------------------------------- the headline
+
+
 @pytest.mark.parametrize("narrow", [False, True])
-def test_headline_one_measure_direct_labels(points, narrow):
+def test_headline_panels_by_weight_of_evidence(points, narrow):
     fig = plot_onset_headline(points, "light", narrow=narrow)
-    (ax,) = fig.axes
-    assert ax.get_legend() is None, "direct labels, no legend"
-    names = {c.name for c in onset_comparisons(points)}
-    assert names == {
-        "IV ketamine vs placebo",
-        "Esketamine vs placebo spray",
-        "Esketamine + new antidepressant vs new antidepressant",
-        "SSRI vs placebo",
+    data = fig.kt_data
+    assert [p.key for p in data.panels] == ["ketamine", "masked", "esketamine", "ssri"]
+    assert all(ax.get_legend() is None for ax in fig.axes), "direct labels, no legend"
+    # The small masked trial is drawn thin; pooled and large trials bold.
+    drawn = {
+        ax.kt_panel: [ln for ln in ax.get_lines() if getattr(ln, "kt_values", None)]
+        for ax in fig.axes
+        if hasattr(ax, "kt_panel")
     }
-    texts = " ".join(t.get_text().replace("\\n", " ") for t in ax.texts)
-    assert "SSRI" in texts and "placebo" in texts and "people" in texts
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["2 hours", "1 day", "1 week", "4 weeks"]
+    small = data.panel("masked").title
+    widths = {k: max(ln.get_linewidth() for ln in v) for k, v in drawn.items()}
+    assert widths[small] < min(w for k, w in widths.items() if k != small)
+    # One marker size for every series of a weight: size no longer encodes n.
+    sizes = {ln.get_markersize() for k, v in drawn.items() if k != small for ln in v}
+    assert len(sizes) == 1, sizes
+    texts = " ".join(t.get_text().replace("\n", " ") for t in fig.findobj(matplotlib.text.Text))
+    for needle in ("midazolam", "hidden under anaesthesia", "not measured", "before week 1"):
+        assert needle in texts, needle
+    assert " AD" not in texts and "new AD" not in texts, "abbreviations are spelled out"
+    assert fig._suptitle.get_text().replace("\n", " ") == data.title()
     # Every text of the figure is at least the minimum size (10 CSS px on a phone).
     sizes = [t.get_fontsize() for t in fig.findobj(matplotlib.text.Text) if t.get_text()]
     assert min(sizes) >= MIN_FONT_PT
     plt.close(fig)
 
 
+@pytest.mark.parametrize("narrow", [False, True])
+def test_labels_sit_on_the_side_of_zero_of_their_numbers(points, narrow):
+    """A value label never sits below 'no difference' for a gain (it would read as a
+    harm), and every panel's axis range covers its data with room for the labels."""
+    fig = plot_onset_headline(points, "light", narrow=narrow)
+    fig.canvas.draw()
+    for ax in fig.axes:
+        if not hasattr(ax, "kt_panel"):
+            continue
+        lo, hi = ax.get_ylim()
+        values = [v for ln in ax.get_lines() for v in getattr(ln, "kt_values", ())]
+        assert lo <= min(values) and max(values) <= hi
+        assert lo >= min(0, *values) - 15 and hi <= max(values) + 30, (ax.kt_panel, lo, hi)
+        zero = ax.transData.transform((1, 0))[1]
+        for text in ax.texts:
+            value = numbers_in(text.get_text())
+            if not text.get_text().startswith(("+", "\u2212")) or not value:
+                continue
+            box = text.get_window_extent()
+            if value[0] > 0:
+                assert box.y0 >= zero, (ax.kt_panel, text.get_text())
+            else:
+                assert box.y1 <= zero, (ax.kt_panel, text.get_text())
+    plt.close(fig)
+
+
 def test_headline_gaps_are_drug_minus_own_comparator(points):
-    comps = {c.name: c for c in onset_comparisons(points)}
-    tr = comps["Esketamine + new antidepressant vs new antidepressant"]
+    data = onset_headline(points)
+    kt = data.panel("ketamine").comparisons
+    assert [(c.versus.split(",")[0], c.gaps[0].value) for c in kt] == [
+        ("vs placebo", pytest.approx(18.6)),
+        ("vs midazolam", pytest.approx(20.6)),  # Cochrane SoF 2: 46.5% vs 25.9%
+    ]
+    lii = data.panel("masked").comparisons[0].gaps
+    assert [g.value for g in lii][:2] == [pytest.approx(10), pytest.approx(-10)]
+    assert lii[0].n == 40
+    tr = data.panel("esketamine").comparisons[0]
     # Turkoz 2021: 17.3% vs 9.4% on day 2, 58.7% vs 45.2% on day 28: the gap widens.
     assert [g.value for g in tr.gaps] == [pytest.approx(7.9), pytest.approx(13.5)]
     assert [g.rows[1].arm for g in tr.gaps] == ["control", "control"]
     assert tr.gaps[0].n == 318 + 203
-    ssri = comps["SSRI vs placebo"]
-    assert all(g.rows[0].study_key == "taylor2006" for g in ssri.gaps)
-    assert ssri.gaps[0].hours == 168
+    ssri = data.panel("ssri")
+    assert all(g.rows[0].study_key == "taylor2006" for g in ssri.comparisons[0].gaps)
+    assert ssri.first_measured is not None and ssri.first_measured.hours == 168
+    # The small dose-finding trial's best arm is no longer in the headline (review N3).
+    assert "daly2018" not in {p.study_key for p in data.rows}
 
 
-@pytest.mark.parametrize("name", sorted(FIGURES))
-def test_caption_and_alt_numbers_come_from_rows_drawn(points, name):
-    spec = FIGURES[name]
-    fig = spec.plot(points, "light")
-    allowed = drawn_values(fig)
-    # Counts of people and trials named in the data (n, "7 trials") are drawn values too;
-    # the count of studies is the only computed number that is not a value.
-    allowed |= {float(len({p.study_key for p in fig.source_points}))}
-    for text in (spec.caption(points), spec.alt(points)):
-        for raw in NUMBER.findall(text):
-            x = float(raw)
-            if x in (1, 8, 10, 16, 50, 100) or 1990 <= x <= 2030:
-                # Axis words ("per 100 people", "1 hour", "10 minutes", "8 weeks",
-                # "16 weeks", "50%") and years of the studies cited, not data.
-                continue
-            assert any(abs(x - v) < 0.051 for v in allowed), f"{name}: {raw} in {text!r}"
-    plt.close(fig)
-
-
-def test_captions_state_the_turkoz_widening_gap(points):
+def test_caption_states_the_review_corrections(points):
     cap = FIGURES["onset"].caption(points)
     assert "7.9" in cap and "13.5" in cap and "day 2" in cap and "day 28" in cap
+    assert "midazolam" in cap and "20.6" in cap  # N6: the active-placebo comparison
+    assert "hid ketamine under anaesthesia" in cap  # N6: the masked trial
+    assert "read in a secondary summary" in cap  # N5: the SSRI numbers' source
+    assert "their first measurement" in cap  # the SSRI line starts where measuring did
+    assert "45 people" not in cap and "small esketamine trial" not in cap  # N3
     assert "not a head-to-head" in cap
 
 
-def test_every_point_links_to_its_source_with_a_tooltip(points):
+# ---------------------------------------------------------------- every figure
+
+
+@pytest.mark.parametrize("name", sorted(FIGURES))
+@pytest.mark.parametrize("narrow", [False, True])
+def test_caption_and_alt_numbers_are_drawn_numbers(points, name, narrow):
+    spec = FIGURES[name]
+    data = spec.data(points)
+    fig = spec.draw(data, "light", narrow=narrow)
+    allowed = drawn_numbers(fig)
+    for text in (data.caption(), data.alt()):
+        for x in numbers_in(text):
+            assert any(abs(abs(x) - abs(v)) < 0.051 for v in allowed), f"{name}: {x} in {text!r}"
+    # Counts are counted from the drawn rows ("from 6 studies").
+    for m in re.finditer(r"from (\d+) studies", data.caption()):
+        assert int(m.group(1)) == len(
+            {p.study_key for p in fig.source_points if p.measure.endswith("rate")}
+        )
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("name", sorted(FIGURES))
+def test_one_caption_without_repeated_sentences(points, name):
+    data = FIGURES[name].data(points)
+    said = sentences(data.caption())
+    assert len(said) == len(set(said)), said
+    assert data.title() not in data.caption(), "the title line and the caption say it twice"
+
+
+@pytest.mark.parametrize("name", sorted(FIGURES))
+def test_alt_text_describes_exactly_the_panels_drawn(points, name):
+    spec = FIGURES[name]
+    data = spec.data(points)
+    fig = spec.draw(data, "light")
+    drawn = panels(fig)
+    alt = data.alt()
+    words = {1: "One panel", 2: "Two panels", 3: "Three panels", 4: "Four panels"}
+    assert alt.startswith(words[len(drawn)]), (alt[:80], drawn)
+    for title in drawn:
+        assert title in alt, title
+    assert "Two panels" not in alt or len(drawn) == 2  # N2: no panel that is not drawn
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("name", sorted(FIGURES))
+def test_data_table_lists_every_drawn_row(points, name):
+    data = FIGURES[name].data(points)
+    table = data.table()
+    assert {r.study_key for r in table} == {p.study_key for p in data.rows}
+    listed = " ".join(f"{r.when} {r.number} {r.people}" for r in table)
+    for p in data.rows:
+        assert f"{p.value:g}" in listed or p.timepoint_label in listed, (name, p.row_id)
+    md = figure(name, points).data_table
+    assert md.startswith(f"::::{{dropdown}} {DATA_TITLE}")
+    assert ":class-container: kt-data" in md
+    assert all(line.count("|") == 6 for line in md.splitlines() if line.startswith("| "))
+
+
+def test_detail_counts_the_studies_it_draws(points):
+    """Review N2: six studies' response rates are drawn, so the caption says six."""
+    data = FIGURES["onset-detail"].data(points)
+    assert "from 6 studies" in data.caption()
+    assert "murrough2013" not in {p.study_key for p in data.rows}
+
+
+def test_open_markers_are_explained_only_where_drawn(points):
+    """Review m12: no figure tells readers about open markers it does not draw."""
+    for name, spec in FIGURES.items():
+        data = spec.data(points)
+        fig = spec.draw(data, "light")
+        texts = " ".join(t.get_text() for t in fig.findobj(matplotlib.text.Text))
+        partly = any(p.is_partly for p in data.rows)
+        assert ("open marker" in texts) == partly, name
+        plt.close(fig)
+
+
+# ---------------------------------------------------------------- links
+
+
+def test_every_series_is_one_link_with_a_tooltip(points):
     fig = plot_onset_headline(points, "light")
+    groups = len(fig.kt_titles)
     svg = render(fig, "svg").decode()
     links = re.findall(r'<a href="([^"]+)"[^>]*><title>([^<]+)</title>', svg)
-    assert len(links) == sum(len(c.gaps) for c in onset_comparisons(points))
+    assert len(links) == groups == svg.count("<a ")
     for url, title in links:
         assert url.startswith(("https://doi.org/", "https://pubmed.ncbi.nlm.nih.gov/")), url
-        assert ":" in title and "Source:" in title and "per 100 people" in title
+        assert "per 100" in title or "ahead" in title, title
     assert 'rel="noopener noreferrer"' in svg
     assert "<script" not in svg
 
 
-def test_treatment_day_shows_label_time_course(points):
-    fig = plot_treatment_day(points, "light")
-    spans = fig.kt_spans
-    bp = next(s for s in spans if s.rows[0].study_key == "fda_spravato_label")
+def test_hit_areas_are_a_phone_tap_target(points):
+    """24 pt on a 4.2-inch figure shown in a 350-px column is 27.8 CSS px (>= 24)."""
+    assert HIT_PT * 350 / (NARROW_WIDTH_IN * 72) >= 24
+
+
+# ---------------------------------------------------------------- treatment day
+
+
+def test_treatment_day_compares_harms_with_harms(points):
+    data = treatment_day(points)
+    bp = next(s for s in data.spans if s.rows[0].study_key == "fda_spravato_label")
     assert bp.peak == pytest.approx(40 / 60, abs=1e-3) and bp.end == 4
-    ssri = next(s for s in spans if s.drug_class == "ssri_snri")
-    assert ssri.start == 168 and ssri.end == 6 * 168
+    assert all(s.drug_class != "ssri_snri" for s in data.spans), "no benefit bar (N14)"
+    fig = plot_treatment_day(points, "light")
+    texts = " ".join(t.get_text() for t in fig.findobj(matplotlib.text.Text))
+    for needle in ("bar: from the dose", "diamond: its peak", "hatched: not reported"):
+        assert needle in texts, "every mark is explained"
+    assert "not reported after the peak" in texts and "Not drawn: side effects of SSRIs" in texts
+    assert all(ln.get_marker() != "v" for ax in fig.axes for ln in ax.get_lines())
     plt.close(fig)
 
 
@@ -130,6 +290,7 @@ def test_notebook_figure_html_has_both_layouts_and_themes(points):
 
     assert "kt-caption" in md and markdown_text(fig.caption) in md
     assert "{cite:t}`fda_spravato_label`" in md
+    assert fig.data_markdown().data == fig.data_table
 
 
 def test_no_compiler_notes_in_reader_visible_columns(points):
@@ -137,3 +298,125 @@ def test_no_compiler_notes_in_reader_visible_columns(points):
         for text in (p.source_location, p.treatment, p.timepoint_label):
             low = text.lower()
             assert "scraped" not in low and "clinic site" not in low, (p.row_id, text)
+
+
+# ---------------------------------------------------------------- in every builder
+
+
+def caption_checks(where: str, caption: str, table: str, figure_text: str = "") -> list[str]:
+    """One caption whose numbers all stand in the figure's data table (or its own text)."""
+    problems = []
+    caption = caption.split(" Sources:")[0]  # the note naming the studies is no caption
+    said = sentences(caption)
+    if len(said) != len(set(said)):
+        problems.append(f"{where}: a sentence is repeated in the caption")
+    shown = set(numbers_in(table + " " + figure_text))
+    for x in numbers_in(caption):
+        if not any(abs(abs(x) - abs(v)) < 0.051 for v in shown) and x not in (100, 1, 2):
+            problems.append(f"{where}: caption number {x} is not in the data table")
+    return problems
+
+
+@pytest.mark.build
+def test_html_figures_have_one_computed_caption_and_a_data_table(book_build: Path, points):
+    problems = []
+    for page, name in CHAPTER_FIGURES.items():
+        soup = BeautifulSoup((book_build / f"{page}.html").read_text(), "lxml")
+        (fig,) = soup.select("figure.timeline-figure")
+        caps = fig.select("figcaption")
+        assert len(caps) == 1
+        caption = caps[0].select_one(".caption-text").get_text(" ", strip=True)
+        assert caption == FIGURES[name].caption(points).replace("'", "\u2019") or caption == (
+            FIGURES[name].caption(points)
+        )
+        paragraphs = [p.get_text(" ", strip=True) for p in caps[0].select("p")]
+        assert all(p.startswith(("Fig", "Sources:")) for p in paragraphs), paragraphs
+        details = fig.find_next_sibling()
+        assert details is not None and "kt-data" in details.get("class", []), page
+        assert details.name == "details" and "Data behind Figure" in details.summary.get_text()
+        problems += caption_checks(page, caption, details.get_text(" "))
+    for page in ("notebooks/onset-timelines", "notebooks/side-effects-over-time"):
+        soup = BeautifulSoup((book_build / f"{page}.html").read_text(), "lxml")
+        for cap in soup.select(".kt-caption"):
+            details = cap.find_next("details")
+            assert details is not None and "kt-data" in details.get("class", []), page
+            problems += caption_checks(page, cap.get_text(" "), details.get_text(" "))
+    assert not problems, "\n".join(problems)
+
+
+def test_a_legend_beside_the_computed_caption_is_refused(tmp_path: Path):
+    """One caption per figure: the directive takes no content, and says where."""
+    from conftest import make_project_copy, run_sphinx
+
+    page = (
+        "# Book\n\n```{timeline-figure} onset\n\nA hand-written legend.\n```\n\n"
+        "```{bibliography}\n```\n"
+    )
+    project = make_project_copy(tmp_path, page)
+    result = run_sphinx(project, tmp_path / "out", "html", "-D", "nb_execution_mode=off")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "index.md:3" in output and "Has content, but none permitted" in output, output[-2000:]
+
+
+@pytest.mark.build
+@pytest.mark.filterwarnings("ignore::bs4.XMLParsedAsHTMLWarning")
+def test_epub_figures_are_the_phone_layout_with_caption_and_data(book_epub: Path, points):
+    """EPUB: every figure is the phone layout (its text measured at 600 px in Chromium by
+    tests/test_figures_browser.py), with one caption and its data table open (no
+    ``<details>``), and no page tells readers about tooltips."""
+    problems = []
+    with zipfile.ZipFile(book_epub) as epub:
+        for name in epub.namelist():
+            if not name.endswith(".xhtml"):
+                continue
+            soup = BeautifulSoup(epub.read(name), "lxml")
+            if "tooltip" in soup.get_text(" ").casefold():
+                problems.append(f"{name}: mentions tooltips")
+            if soup.select("details"):
+                problems.append(f"{name}: a <details> an e-reader may not open")
+            captions = [
+                *soup.select("figure.timeline-figure figcaption .caption-text"),
+                *soup.select(".kt-caption"),
+            ]
+            for cap in captions:
+                table = cap.find_next("div", class_="kt-data")
+                if table is None:
+                    problems.append(f"{name}: a figure without its data table")
+                    continue
+                problems += caption_checks(name, cap.get_text(" "), table.get_text(" "))
+            for img in soup.select("img"):
+                src = img.get("src", "")
+                if "_images/" not in src or not src.endswith(".svg"):
+                    continue
+                path = os.path.normpath(str(Path(name).parent / src))
+                svg = epub.read(path).decode()
+                width = float(re.search(r'<svg[^>]*\swidth="([\d.]+)pt"', svg).group(1))
+                if width > NARROW_WIDTH_IN * 72 + 1:
+                    problems.append(f"{name}: {src} is the wide layout ({width} pt)")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.latex
+def test_pdf_has_one_caption_per_figure_and_no_tooltips(book_latex: Path, points):
+    from pypdf import PdfReader
+
+    from conftest import PDF_NAME
+
+    text = " ".join(p.extract_text() or "" for p in PdfReader(book_latex / PDF_NAME).pages)
+    text = re.sub(r"\s+", " ", text)
+    assert "tooltip" not in text.casefold()
+    tex = (book_latex / PDF_NAME.replace(".pdf", ".tex")).read_text()
+    for name in ("onset", "onset-detail", "single-dose", "treatment-day"):
+        caption = FIGURES[name].caption(points)
+        head = caption.split(" ")[:6]
+        # The onset figure is in chapters 3 and 6 and its notebook; the others once.
+        assert text.count(" ".join(head)) == (3 if name == "onset" else 1), name
+    # "Data behind Figure 3.1" under the chapter figures, "this figure" in the notebooks.
+    assert tex.count("Data behind") >= 6
+
+
+def test_epub_notebook_figure_is_the_phone_layout(points):
+    svg = figure("onset", points).epub_svg()
+    assert re.search(r'<svg[^>]*\swidth="302.4pt"', svg), "the phone layout, 4.2 in wide"
+    assert ' rel="' not in svg and '<a href="' not in svg, "SVG 1.1 links only (epubcheck)"

@@ -3,8 +3,10 @@
 On the chapters that show a figure and on every notebook page: the smallest figure text is
 at least 10 CSS px, no figure is taller than 850 px on the laptop, a caption is visible
 under each figure and equals the registry's (computed from the rows drawn), every plotted
-point is a keyboard-reachable link to doi.org or PubMed with a tooltip, the figure follows
-the theme, and axe-core finds no serious violation.
+series is a keyboard-reachable link to doi.org or PubMed with a tooltip and a tap target of
+at least 24 CSS px on a phone, "Data behind this figure" opens under each figure, the
+figure follows the theme, and axe-core finds no serious violation. The EPUB's figures,
+opened in Chromium 600 px wide, have no text under 9 px.
 """
 
 from __future__ import annotations
@@ -45,10 +47,11 @@ FIGURE_FACTS = """() => Array.from(document.querySelectorAll('article svg.kt-ada
     const sizes = Array.from(svg.querySelectorAll('text'))
       .filter((t) => t.textContent.trim())
       .map((t) => parseFloat(getComputedStyle(t).fontSize) * scale);
-    const links = Array.from(svg.querySelectorAll('a')).map((a) => ({
-      href: a.getAttribute('href') || '',
-      title: (a.querySelector(':scope > title') || {}).textContent || '',
-    }));
+    const links = Array.from(svg.querySelectorAll('a')).map((a) => {
+      const r = a.getBoundingClientRect();
+      return {href: a.getAttribute('href') || '', width: r.width, height: r.height,
+              title: (a.querySelector(':scope > title') || {}).textContent || ''};
+    });
     const family = getComputedStyle(svg.querySelector('text')).fontFamily;
     const holder = svg.closest('figure, .cell_output');
     const caption = holder && (holder.querySelector('figcaption')
@@ -147,6 +150,78 @@ def test_points_are_reachable_by_keyboard(book_site: BookSite, chromium: Any) ->
         assert inside, "Tab never reached a point of the figure"
         tooltip = page.evaluate("() => document.activeElement.querySelector('title').textContent")
         assert "Source:" in tooltip
+
+
+def test_tap_targets_are_24_px_on_a_phone(seen: dict) -> None:
+    """WCAG 2.2 target size (2.5.8): each linked series' hit area is at least 24 x 24 CSS
+    px at 390 px; so is the "Data behind this figure" summary under each figure."""
+    problems = []
+    for name in PAGES:
+        for fig in seen["phone", name]:
+            for link in fig["links"]:
+                if min(link["width"], link["height"]) < 24:
+                    problems.append(
+                        f"{name}: {link['width']:.0f}x{link['height']:.0f} px: {link['title'][:60]}"
+                    )
+    assert not problems, "\n".join(problems)
+
+
+def test_data_behind_each_figure_opens_on_a_phone(book_site: BookSite, chromium: Any) -> None:
+    with tab(chromium, "phone") as page:
+        for name, figures in PAGES.items():
+            page.goto(book_site.url(name), wait_until="load")
+            summaries = page.locator("details.kt-data > summary")
+            assert summaries.count() == len(figures), name
+            for i in range(summaries.count()):
+                summary = summaries.nth(i)
+                box = summary.bounding_box()
+                assert box and box["height"] >= 24 and box["width"] >= 24, (name, box)
+                summary.scroll_into_view_if_needed()
+                summary.click()
+                table = page.locator("details.kt-data").nth(i).locator("table")
+                assert table.is_visible(), name
+                # Reflowed: nothing scrolls sideways on a phone.
+                assert page.evaluate(
+                    "(t) => t.scrollWidth <= t.parentElement.clientWidth + 1",
+                    table.element_handle(),
+                ), name
+                assert table.locator("a[href^='https://doi.org/']").count() > 0, name
+
+
+def test_epub_figure_text_is_9_px_on_a_600_px_page(
+    book_epub: Path, chromium: Any, tmp_path: Path
+) -> None:
+    """Each EPUB page with a figure, opened at 600 px: the smallest text of each figure
+    image (its font size in the SVG times the image's rendered scale) is at least 9 px."""
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(book_epub) as epub:
+        epub.extractall(tmp_path)
+    pages = [p for p in tmp_path.rglob("*.xhtml") if re.search(r'<img[^>]+\.svg"', p.read_text())]
+    assert len(pages) >= 5, pages  # chapters 3 and 6 and the three notebooks
+    context = chromium.new_context(viewport={"width": 600, "height": 900})
+    problems = []
+    try:
+        page = context.new_page()
+        for xhtml in pages:
+            page.goto(xhtml.as_uri(), wait_until="load")
+            images = page.evaluate(
+                """() => Array.from(document.querySelectorAll('img'))
+                  .filter((i) => i.src.endsWith('.svg'))
+                  .map((i) => ({src: i.getAttribute('src'),
+                                width: i.getBoundingClientRect().width}))"""
+            )
+            for image in images:
+                svg = (xhtml.parent / image["src"]).read_text()
+                units = float(re.search(r'<svg[^>]*viewBox="0 0 ([\d.]+)', svg).group(1))
+                sizes = [float(x) for x in re.findall(r"font-size: ([\d.]+)px", svg)]
+                smallest = min(sizes) * image["width"] / units
+                if smallest < 9:
+                    problems.append(f"{xhtml.name}: {image['src']}: text at {smallest:.1f} px")
+    finally:
+        context.close()
+    assert not problems, "\n".join(problems)
 
 
 @pytest.mark.parametrize("viewport", sorted(VIEWPORTS))

@@ -15,12 +15,12 @@ from ketamine_timelines import (
     contrast_ratio,
     load_points,
     plot_onset,
-    plot_side_effect_window,
     plot_single_dose_course,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-EXPECTED_TICKS = ["40 min", "4 h", "1 d", "1 wk", "4 wk", "12 wk"]
+#: Words, not abbreviations: "1 d" and "wk" are not explained on the figure.
+EXPECTED_TICKS = ["1 hour", "1 day", "1 week", "4 weeks", "12 weeks"]
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def check_time_axis(ax):
     assert [t.get_text() for t in ax.get_xticklabels()] == EXPECTED_TICKS
     assert all(not t.get_text() for t in ax.get_xticklabels(minor=True))
     lo, hi = ax.get_xlim()
-    assert lo <= 40 / 60 and hi >= 12 * 168
+    assert lo <= 1 and hi >= 12 * 168
 
 
 def check_traceable(fig):
@@ -55,7 +55,7 @@ def check_traceable(fig):
     assert src and all(p.source_location for p in src.values())
     drawn = set()
     for ax in fig.axes:
-        for art in [*ax.get_lines(), *ax.patches]:
+        for art in [*ax.get_lines(), *ax.patches, *ax.collections]:
             if getattr(art, "kt_reference", False):
                 continue
             pts = getattr(art, "kt_points", None)
@@ -69,31 +69,39 @@ def check_traceable(fig):
 
 def test_onset_detail_series(points, theme):
     fig = plot_onset(points, theme)
-    (ax_a,) = fig.axes
+    strip, ax_a = fig.axes
     check_time_axis(ax_a)
     a = " ".join(labels(ax_a))
     for needle in (
         "IV ketamine, masked",
         "saline, masked",
-        "esketamine 84 mg",
+        "esketamine 84 mg, the highest of 3 doses",  # review N3: the arm chosen, said
         "placebo spray",
-        "new SSRI/SNRI + placebo spray",
+        "new antidepressant + placebo spray",
     ):
         assert needle in a
+    assert "SSRI/SNRI" not in a, "abbreviations are spelled out"
     assert "MADRS" in ax_a.get_ylabel() and "%" in ax_a.get_ylabel()
-    # Onset markers come from rows, not constants.
+    # Onset times come from rows, not constants, and are drawn in the strip above the
+    # panel: no line through the data that could read as an error bar (review m11).
     keys = {(p.study_key, p.measure) for p in fig.source_points}
     assert ("stassen2007", "time_to_onset_of_improvement") in keys
     assert ("kishimoto2016", "time_to_peak_effect") in keys
+    events = {p.row_id for p in fig.source_points if p.measure.startswith("time_to_")}
+    in_panel = {p.row_id for ln in ax_a.get_lines() for p in getattr(ln, "kt_points", ())}
+    assert not events & in_panel
     stassen = next(p for p in fig.source_points if p.measure == "time_to_onset_of_improvement")
     # Stassen 2007 pooled drug AND placebo: never drawn as "antidepressant onset".
     assert stassen.drug_class == "drug_and_placebo_pooled"
-    legend = " ".join(t.get_text() for t in ax_a.get_legend().get_texts())
-    assert "drug or placebo" in legend and "Antidepressants:" not in legend
+    strip_text = " ".join(t.get_text().replace("\n", " ") for t in strip.texts)
+    assert "on a drug or on placebo" in strip_text and "Antidepressants:" not in strip_text
     assert any(
-        getattr(ln, "kt_points", ()) == (stassen,) and ln.get_xdata()[0] == pytest.approx(13 * 24)
-        for ln in ax_a.get_lines()
+        stassen in getattr(ln, "kt_points", ()) and 13 * 24 in ln.get_xdata()
+        for ln in strip.get_lines()
     )
+    # No open-marker legend: the figure draws no row read in a secondary summary (m12).
+    legend = " ".join(t.get_text() for t in ax_a.get_legend().get_texts())
+    assert "open marker" not in legend
     check_traceable(fig)
     plt.close(fig)
 
@@ -111,29 +119,15 @@ def test_single_dose_course(points, theme):
         assert {p.arm for p in ends if p.study_key == key} == {"drug", "control"}, key
     assert {p.value for p in ends if p.arm == "control"} >= {41.2, 52.0, 38.9, 13.3}
     assert "Response" in ax.get_ylabel() and "MADRS" in ax.get_ylabel()
+    # One marker size per kind of mark: size encodes nothing (it used to grow with dose).
+    sizes = {
+        ln.get_markersize()
+        for ln in ax.get_lines()
+        if getattr(ln, "kt_points", None) and ln.get_linestyle() != "None"
+    }
+    assert len(sizes) == 1, sizes
     used = {p.study_key for p in fig.source_points}
     assert {"lii2023", "han2016", "daly2018"} <= used
-    check_traceable(fig)
-    plt.close(fig)
-
-
-def test_side_effect_window(points, theme):
-    fig = plot_side_effect_window(points, theme)
-    ax_a, ax_b = fig.axes[:2]
-    check_time_axis(ax_a)
-    assert "mmHg" in ax_a.get_ylabel()
-    assert "CADSS" in ax_b.get_ylabel()
-    # No curves: every BP and CADSS series is markers only.
-    for ax in (ax_a, ax_b):
-        for ln in ax.get_lines():
-            pts = getattr(ln, "kt_points", ())
-            if ln.get_label() and not ln.get_label().startswith("_") and pts:
-                assert ln.get_linestyle() == "None"
-    yale = [p for p in fig.source_points if p.study_key == "yale_bp2024"]
-    assert {p.scale for p in yale} == {"SBP", "DBP"}
-    assert all(p.timepoint_hours == pytest.approx(40 / 60, abs=1e-3) for p in yale)
-    texts = " ".join(t.get_text() for t in ax_a.texts + ax_b.texts)
-    assert "no line" in texts and "Two points only" in texts
     check_traceable(fig)
     plt.close(fig)
 

@@ -36,30 +36,50 @@ def render(fig: Figure, fmt: str, **kw: Any) -> bytes:
 
 
 def link_titles(svg: str, titles: dict[str, str]) -> str:
-    """Give each linked marker (``<g id=GID><a xlink:href=URL>``, written by Matplotlib for
-    an artist with ``set_gid`` and ``set_url``) a tooltip and accessible name: a
-    ``<title>`` as the link's first child. The link also gets ``href`` (SVG 2; older
-    readers use ``xlink:href``) and ``rel="noopener noreferrer"``, like every external link
-    of the book. No script: the browser shows the title on hover and keyboard focus."""
+    """Make each linked series one link with a tooltip and accessible name.
+
+    Matplotlib writes an artist with ``set_gid`` and ``set_url`` as ``<g id=GID>`` holding
+    one ``<a xlink:href=URL>`` per drawing call (its line, its markers). Each such group
+    becomes a single ``<a>`` around everything it draws, with a ``<title>`` as its first
+    child: one tab stop and one tap target per series (drawing.link_group). The link also
+    gets ``href`` (SVG 2; older readers use ``xlink:href``) and ``rel="noopener
+    noreferrer"``, like every external link of the book. No script: the browser shows the
+    title on hover and keyboard focus."""
 
     out: list[str] = []
     pos = 0
     for group in re.finditer(r'<g id="(ktpt\d+)">', svg):
+        if group.start() < pos:
+            continue
         title = titles.get(group.group(1))
-        link = _MPL_LINK.search(svg, group.end())
+        end = _group_end(svg, group.end())
+        inner = svg[group.end() : end]
+        link = _MPL_LINK.search(inner)
         if title is None or link is None:
             continue
         url = link.group(1)
+        inner = _MPL_LINK.sub("", inner).replace("</a>", "")
         out += [
             svg[pos : group.start()],
             '<g class="kt-point">',
-            svg[group.end() : link.start()],
             f'<a href="{url}" xlink:href="{url}" rel="noopener noreferrer">'
             f"<title>{html.escape(title, quote=False)}</title>",
+            inner,
+            "</a></g>",
         ]
-        pos = link.end()
+        pos = end + len("</g>")
     out.append(svg[pos:])
     return "".join(out)
+
+
+def _group_end(svg: str, start: int) -> int:
+    """Index of the ``</g>`` that closes the group whose content starts at ``start``."""
+    depth = 1
+    for tag in re.finditer(r"<g[\s>]|</g>", svg[start:]):
+        depth += -1 if tag.group(0) == "</g>" else 1
+        if depth == 0:
+            return start + tag.start()
+    raise ValueError("unbalanced <g> in Matplotlib's SVG")
 
 
 #: The link Matplotlib writes around an artist with set_url (before the artist's drawing).
@@ -247,9 +267,11 @@ class ThemedFigure:
         caption: str | None = None,
         narrow: Callable[[str], Figure] | None = None,
         note: str | None = None,
+        data_table: str | None = None,
     ) -> None:
         self.build = build
         self.note = note
+        self.data_table = data_table
         self.narrow = narrow
         self.alt = alt
         self.caption = caption
@@ -292,15 +314,25 @@ class ThemedFigure:
             wide, narrow, alt=self.alt, caption=self.caption if caption else None
         )
 
+    def epub_svg(self) -> str:
+        """The EPUB's figure: the phone layout (its smallest text is 12 px where the page
+        is 600 px wide), light, SVG 1.1 links only (epubcheck)."""
+        narrow = self.narrow is not None
+        svg = self.svg("light", narrow=narrow)
+        return re.sub(r'<a href="[^"]*" (xlink:href="[^"]*") rel="[^"]*">', r"<a \1>", svg)
+
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         # text/html: the themed inline SVG of the HTML book (notebook viewers show it only
         # in a trusted notebook); image/png: what JupyterLab, VS Code and GitHub show for
-        # a downloaded (untrusted) notebook and what the EPUB uses; application/pdf: the
-        # vector figure of the PDF book (dropped from the .ipynb download, which no viewer
-        # shows it in). conf.py's nb_mime_priority_overrides picks one per builder.
+        # a downloaded (untrusted) notebook; image/svg+xml: the phone layout the EPUB
+        # shows (an untrusted notebook in JupyterLab skips SVG for the PNG);
+        # application/pdf: the vector figure of the PDF book (dropped from the .ipynb
+        # download, which no viewer shows it in). conf.py's nb_mime_priority_overrides
+        # picks one per builder.
         return {
             "text/html": self.html(caption=False),
             "application/pdf": self.pdf(),
+            "image/svg+xml": self.epub_svg(),
             "image/png": self.png(),
             "text/plain": self.alt,
         }
@@ -317,12 +349,21 @@ class ThemedFigure:
             text += f" Sources: {self.note}."
         return Markdown(f":::{{container}} kt-caption\n**Figure.** {text}\n:::\n")
 
+    def data_markdown(self) -> Any:
+        """The "Data behind this figure" table as a MyST dropdown: every drawn number, the
+        people behind it and a link to its source (open in the PDF and the EPUB)."""
+        from IPython.display import Markdown
+
+        return Markdown(self.data_table or "")
+
     def show(self) -> None:
-        """Display the figure, then its caption (two outputs of one cell)."""
+        """Display the figure, its caption and its data table (outputs of one cell)."""
         from IPython.display import display
 
         display(self)
         display(self.caption_markdown())
+        if self.data_table:
+            display(self.data_markdown())
 
     def __repr__(self) -> str:
         return self.alt

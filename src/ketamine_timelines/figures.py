@@ -1,169 +1,76 @@
-"""One registry of the book's figures: what each draws, its caption and its alt text.
+"""One registry of the book's figures: what each computes, draws, says and lists.
 
-Chapters (through the ``timeline-figure`` directive) and notebooks (through
-:func:`figure`) both take a figure's caption and alt text from here, and every number in
-them is computed from the rows the figure draws, so a caption cannot contradict its
-figure. ``FigureSpec.note`` names the studies drawn, for the PDF's figure note.
+Each figure lives in its own module (``figure_onset``, ``figure_onset_detail``,
+``figure_single_dose``, ``figure_treatment_day``) as a function that computes one frozen
+object from the data set and a function that draws that object. The caption, the alt text
+and the "Data behind this figure" table are methods of the same object, so every number
+they state is a number the figure draws. Chapters (through the ``timeline-figure``
+directive) and notebooks (through :func:`figure`) both take them from here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
-
-from matplotlib.figure import Figure
+from typing import Any, Protocol
 
 from .bib import Reference, load_bib
+from .computed import PARTLY_WORDS, DataRow
 from .data import Point, load_points
-from .display import ThemedFigure
-from .plots import (
-    Comparison,
-    onset_comparisons,
-    plot_onset,
-    plot_onset_headline,
-    plot_single_dose_course,
-    plot_treatment_day,
-    treatment_day_spans,
-)
-from .timeaxis import format_hours
+from .figure_onset import draw as draw_onset
+from .figure_onset import onset_headline
+from .figure_onset_detail import draw as draw_onset_detail
+from .figure_onset_detail import onset_detail
+from .figure_single_dose import draw as draw_single_dose
+from .figure_single_dose import single_dose
+from .figure_treatment_day import draw as draw_treatment_day
+from .figure_treatment_day import treatment_day
+from .tables import markdown_text
 
 
-def _n(x: float) -> str:
-    return f"{x:g}"
+class FigureData(Protocol):
+    """What every figure computes: the rows drawn and the words about them."""
 
+    @property
+    def rows(self) -> tuple[Point, ...]: ...
 
-def _comp(comps: Sequence[Comparison], start: str) -> Comparison:
-    return next(c for c in comps if c.name.startswith(start))
+    def title(self) -> str: ...
 
+    def caption(self) -> str: ...
 
-# ---------------------------------------------------------------- captions
+    def alt(self) -> str: ...
 
+    def table(self) -> list[DataRow]: ...
 
-def onset_caption(points: Sequence[Point]) -> str:
-    comps = onset_comparisons(points)
-    tr = _comp(comps, "Esketamine + new")
-    ss = _comp(comps, "SSRI")
-    ek = _comp(comps, "Esketamine vs")
-    kt = _comp(comps, "IV ketamine")
-    return (
-        "Each line is one drug against its own comparison group, in extra responders per "
-        f"100 people: in the large trials, esketamine added {_n(tr.gaps[0].value)} responders "
-        f"to a newly started antidepressant by {tr.gaps[0].label} and "
-        f"{_n(tr.gaps[-1].value)} by {tr.gaps[-1].label}, and SSRIs added "
-        f"{_n(ss.gaps[0].value)} to placebo by {ss.gaps[0].label} and "
-        f"{_n(ss.gaps[-1].value)} by {ss.gaps[-1].label}; IV ketamine added "
-        f"{_n(kt.gaps[0].value)} over placebo at {kt.gaps[0].label}, and the largest early "
-        f"gaps ({_n(min(g.value for g in ek.gaps))} to {_n(max(g.value for g in ek.gaps))}) "
-        f"come from one small esketamine trial of {ek.gaps[0].n} people. "
-        "Different trials and populations: not a head-to-head comparison."
-    )
-
-
-def onset_alt(points: Sequence[Point]) -> str:
-    comps = onset_comparisons(points)
-    parts = []
-    for c in comps:
-        vals = ", ".join(f"{_n(g.value)} at {g.label}" for g in c.gaps)
-        parts.append(f"{c.name} ({c.who}): {vals}")
-    return (
-        "Line chart on a logarithmic time axis from 1 hour to 10 weeks after the first dose; "
-        "the vertical axis is extra responders per 100 people, drug arm minus its comparison "
-        "arm. " + "; ".join(parts) + "."
-    )
-
-
-def treatment_day_caption(points: Sequence[Point]) -> str:
-    spans = treatment_day_spans(points)
-    bp = next(s for s in spans if s.rows[0].study_key == "fda_spravato_label")
-    ssri = next(s for s in spans if s.drug_class == "ssri_snri")
-    return (
-        "What happens on a treatment day lasts hours, while the lead of SSRIs over placebo "
-        f"builds over weeks: with esketamine, blood pressure peaks about "
-        f"{format_hours(bp.peak or 0)} after a dose and stays up for about "
-        f"{format_hours(bp.end or 0)}; SSRIs are ahead of placebo from "
-        f"week {_n(ssri.start / 168)} and still gaining at week {_n((ssri.end or 0) / 168)}."
-    )
-
-
-def treatment_day_alt(points: Sequence[Point]) -> str:
-    spans = treatment_day_spans(points)
-    return (
-        "Timeline on a logarithmic axis from 10 minutes to 8 weeks after a dose, one bar per "
-        "reported time course: " + "; ".join(f"{s.name} ({s.who})" for s in spans) + "."
-    )
-
-
-def single_dose_caption(points: Sequence[Point]) -> str:
-    from .data import select
-
-    lii = select(points, study_key="lii2023", measure="response_rate", timepoint_hours=24.0)
-    drug = next(p for p in lii if p.arm == "drug")
-    ctl = next(p for p in lii if p.arm == "control")
-    ends = select(
-        points,
-        measure="response_rate",
-        study_key={"anand2023", "popova2019", "fedgchin2019", "ochsross2020"},
-    )
-    ctl_end = sorted(_n(p.value) for p in ends if p.arm == "control")
-    return (
-        f"After one masked infusion, {_n(drug.value)}% responded with ketamine and "
-        f"{_n(ctl.value)}% with saline on day 1; after repeated doses (stars), each trial's "
-        f"comparison arm (diamonds: {', '.join(ctl_end)}%) is drawn beside it."
-    )
-
-
-def single_dose_alt(points: Sequence[Point]) -> str:
-    return (
-        "Response rates on a logarithmic time axis from 24 hours to 12 weeks after one dose "
-        "of IV ketamine or esketamine, by trial arm, with end-of-course results after "
-        "repeated doses and their comparison arms. " + single_dose_caption(points)
-    )
-
-
-def onset_detail_caption(points: Sequence[Point]) -> str:
-    from .data import select
-
-    rows = select(points, measure="response_rate", scale="MADRS")
-    studies = len({p.study_key for p in rows})
-    return (
-        f"Every MADRS response rate behind the onset figure, arm by arm, from {studies} "
-        "studies; the grey markers (Stassen et al. 2007) are average times to improvement "
-        "among patients who improved, on a drug or on placebo alike, not times at which "
-        "drugs beat placebo."
-    )
-
-
-def onset_detail_alt(points: Sequence[Point]) -> str:
-    return (
-        "Two panels on a logarithmic time axis from 10 minutes to 16 weeks: response rates "
-        "by trial arm, and drug-minus-control differences in MADRS points. "
-        + onset_detail_caption(points)
-    )
-
-
-# ---------------------------------------------------------------- registry
+    def numbers(self) -> set[float]: ...
 
 
 @dataclass(frozen=True)
 class FigureSpec:
     name: str
-    plot: Callable[..., Figure]
-    caption: Callable[[Sequence[Point]], str]
-    alt: Callable[[Sequence[Point]], str]
-    narrow: bool = True  # the plot function takes narrow=True for phones
+    compute: Callable[[Sequence[Point]], FigureData]
+    draw: Callable[..., Any]  # (data, theme, *, refs=None, narrow=False) -> Figure
+    narrow: bool = True  # the figure has a phone layout
+
+    def data(self, points: Sequence[Point]) -> FigureData:
+        return self.compute(points)
+
+    def plot(self, points: Sequence[Point], theme: str = "light", **kw: Any) -> Any:
+        return self.draw(self.compute(points), theme, **kw)
+
+    def caption(self, points: Sequence[Point]) -> str:
+        return self.compute(points).caption()
+
+    def alt(self, points: Sequence[Point]) -> str:
+        return self.compute(points).alt()
 
 
 FIGURES: dict[str, FigureSpec] = {
-    "onset": FigureSpec("onset", plot_onset_headline, onset_caption, onset_alt),
-    "onset-detail": FigureSpec("onset-detail", plot_onset, onset_detail_caption, onset_detail_alt),
-    "single-dose": FigureSpec(
-        "single-dose", plot_single_dose_course, single_dose_caption, single_dose_alt
-    ),
-    "treatment-day": FigureSpec(
-        "treatment-day", plot_treatment_day, treatment_day_caption, treatment_day_alt
-    ),
+    "onset": FigureSpec("onset", onset_headline, draw_onset),
+    "onset-detail": FigureSpec("onset-detail", onset_detail, draw_onset_detail),
+    "single-dose": FigureSpec("single-dose", single_dose, draw_single_dose),
+    "treatment-day": FigureSpec("treatment-day", treatment_day, draw_treatment_day),
 }
 
 
@@ -175,14 +82,89 @@ def get_spec(name: str) -> FigureSpec:
 
 
 def drawn_points(name: str, points: Sequence[Point]) -> tuple[Point, ...]:
-    """The rows a figure draws (from a light, wide rendering)."""
-    import matplotlib.pyplot as plt
+    """The rows a figure draws (its computed object's rows, in drawing order)."""
+    return tuple(get_spec(name).compute(points).rows)
 
-    fig = get_spec(name).plot(points, "light")
-    try:
-        return tuple(fig.source_points)  # type: ignore[attr-defined]
-    finally:
-        plt.close(fig)
+
+# ---------------------------------------------------------------- data table
+
+
+def _cell(text: str) -> str:
+    # A pipe inside a cell would split the Markdown table.
+    return text.replace("|", "/").replace("\n", " ")
+
+
+def _link(ref: Reference | None) -> str:
+    """The source's address, readable on paper too: 'doi:10.1/x', 'PMID 123', the label."""
+    if ref is None or not ref.url:
+        return ""
+    if ref.doi:
+        return f"[doi:{ref.doi}]({ref.url})"
+    if ref.pmid:
+        return f"[PMID {ref.pmid}]({ref.url})"
+    return f"[{ref.url.split('//', 1)[-1].split('/', 1)[0]}]({ref.url})"
+
+
+DATA_TITLE = "Data behind this figure"
+
+
+def data_table_markdown(
+    rows: Sequence[DataRow],
+    refs: Mapping[str, Reference] | None = None,
+    *,
+    title: str = DATA_TITLE,
+) -> str:
+    """The "Data behind this figure" disclosure as MyST Markdown: a dropdown (``<details>``
+    on the web; open, as a heading and a table, in the PDF and the EPUB) holding every
+    drawn number, the people behind it and a link to its source. A numbered figure's
+    table says "Data behind Figure 3.1" (``title``): in the PDF a figure may float to the
+    next page."""
+    refs = refs if refs is not None else load_bib()
+    lines = [
+        f"::::{{dropdown}} {title}",
+        ":class-container: kt-data",
+        "",
+        "| Shown | When | Number | People | Source |",
+        "|---|---|---|---|---|",
+    ]
+    for r in rows:
+        # Text from the data set (labels, where a number stands) is escaped for MyST: it
+        # reaches the page as itself, never as a link, role, tag or table cell (issue 23).
+        where = markdown_text(r.where + (f" ({PARTLY_WORDS})" if r.partly else ""))
+        link = _link(refs.get(r.study_key))
+        source = f"{{cite:t}}`{r.study_key}`, {where}" + (f"; {link}" if link else "")
+        cells = [markdown_text(c) for c in (r.what, r.when, r.number, r.people)]
+        lines.append("| " + " | ".join((*cells, _cell(source))) + " |")
+    lines += ["::::", ""]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- notebooks
+
+
+def figure(name: str, points: Sequence[Point] | None = None) -> Any:
+    """A notebook's figure: both themes, a phone layout, caption, alt text and data table
+    from one computed object."""
+    from .display import ThemedFigure
+
+    spec = get_spec(name)
+    pts = list(points) if points is not None else load_points()
+    data = spec.compute(pts)
+
+    def build(theme: str, narrow: bool = False) -> Any:
+        return spec.draw(data, theme, narrow=narrow)
+
+    shown = data.rows
+    tf = ThemedFigure(
+        build,
+        alt=data.alt(),
+        caption=data.caption(),
+        narrow=partial(build, narrow=True) if spec.narrow else None,
+        note="; ".join(f"{{cite:t}}`{k}`" for k in _study_keys(shown)),
+        data_table=data_table_markdown(data.table()),
+    )
+    tf.source_points = tuple(shown)
+    return tf
 
 
 def studies_note(pts: Sequence[Point], refs: dict[str, Reference] | None = None) -> str:
@@ -191,24 +173,6 @@ def studies_note(pts: Sequence[Point], refs: dict[str, Reference] | None = None)
     keys = list(dict.fromkeys(p.study_key for p in pts))
     keys.sort(key=lambda k: (refs[k].year if k in refs else "", k))
     return "; ".join(refs[k].short if k in refs else k for k in keys)
-
-
-def figure(name: str, points: Sequence[Point] | None = None) -> ThemedFigure:
-    """A notebook's figure: both themes, a phone layout, caption and alt from the data."""
-    spec = get_spec(name)
-    pts = list(points) if points is not None else load_points()
-
-    def build(theme: str, narrow: bool = False) -> Any:
-        return spec.plot(pts, theme, narrow=narrow) if narrow else spec.plot(pts, theme)
-
-    shown = drawn_points(name, pts)
-    return ThemedFigure(
-        build,
-        alt=spec.alt(pts),
-        caption=spec.caption(pts),
-        narrow=partial(build, narrow=True) if spec.narrow else None,
-        note="; ".join(f"{{cite:t}}`{k}`" for k in _study_keys(shown)),
-    )
 
 
 def _study_keys(pts: Sequence[Point]) -> list[str]:

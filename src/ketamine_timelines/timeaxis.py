@@ -17,20 +17,21 @@ WEEK = 168.0
 XMIN_HOURS = 10 / 60
 XMAX_HOURS = 26 * WEEK
 
+#: Words, not abbreviations ("1 d", "wk"): the figures are read by people new to them.
 MAJOR_TICKS: tuple[tuple[float, str], ...] = (
-    (40 / 60, "40 min"),
-    (4 * HOUR, "4 h"),
-    (1 * DAY, "1 d"),
-    (1 * WEEK, "1 wk"),
-    (4 * WEEK, "4 wk"),
-    (12 * WEEK, "12 wk"),
+    (1 * HOUR, "1 hour"),
+    (1 * DAY, "1 day"),
+    (1 * WEEK, "1 week"),
+    (4 * WEEK, "4 weeks"),
+    (12 * WEEK, "12 weeks"),
 )
 # Unlabelled landmarks between the named ticks, at times trials actually visit.
 MINOR_TICKS: tuple[float, ...] = (
     10 / 60,
     20 / 60,
-    1,
+    40 / 60,
     2,
+    4,
     8,
     12,
     2 * DAY,
