@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from .bib import Reference, load_bib
 from .data import Point, load_points
 from .display import ThemedFigure
+from .outputs import cite
 from .plots import (
     Comparison,
     onset_comparisons,
@@ -207,7 +208,7 @@ def figure(name: str, points: Sequence[Point] | None = None) -> ThemedFigure:
         alt=spec.alt(pts),
         caption=spec.caption(pts),
         narrow=partial(build, narrow=True) if spec.narrow else None,
-        note="; ".join(f"{{cite:t}}`{k}`" for k in _study_keys(shown)),
+        note=cite(_study_keys(shown)),
     )
 
 
