@@ -161,7 +161,7 @@ def wheel_url(app: Sphinx, name: str) -> str:
 #: The install cell as a reader gets it (the page shows it; the .ipynb download runs it).
 #: One line when it installs, one line when it cannot; pip gets no chance to retry for
 #: 15 s offline: a HEAD request with a short timeout comes first.
-INSTALL_CELL = string.Template('''\
+INSTALL_CELL = string.Template("""\
 # The book's package, ketamine-timelines (its figures and its data set), from the website
 # this notebook came from: installed when it is missing or is not the version this
 # notebook was made with.
@@ -205,7 +205,7 @@ if installed != VERSION:
     importlib.invalidate_caches()
     if "ketamine_timelines" in sys.modules:
         raise BookPackageError("installed: restart the kernel and run the notebook again")
-''')
+""")
 
 
 def install_code(app: Sphinx) -> str | None:
@@ -232,9 +232,7 @@ def show_install_cell(app: Sphinx, doctree: nodes.document, docname: str) -> Non
     if code is None:
         return
     for cell in doctree.findall(nodes.container):
-        if cell.get("nb_element") == "cell_code" and is_install_cell(
-            cell.get("cell_metadata", {})
-        ):
+        if cell.get("nb_element") == "cell_code" and is_install_cell(cell.get("cell_metadata", {})):
             for block in cell.findall(nodes.literal_block):
                 block.rawsource = code
                 block[:] = [nodes.Text(code)]

@@ -127,8 +127,8 @@ class PlainMarkdown:
         argument = " ".join(parsed.arguments)
         if name in admonitions:
             title = self.convert(argument).strip() if argument else name.capitalize()
-            quoted = "\n".join(f"> {line}".rstrip() for line in f"**{title}**\n\n{inner}".split("\n"))
-            return quoted
+            lines = f"**{title}**\n\n{inner}".split("\n")
+            return "\n".join(f"> {line}".rstrip() for line in lines)
         if name == "table" and argument:
             return f"**Table.** {self.convert(argument).strip()}\n\n{inner}"
         return inner

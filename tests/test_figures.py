@@ -15,6 +15,7 @@ import pytest
 from ketamine_timelines import load_points
 from ketamine_timelines.display import render
 from ketamine_timelines.figures import FIGURES, figure
+from ketamine_timelines.outputs import OUTPUT_ENV
 from ketamine_timelines.plots import onset_comparisons, plot_onset_headline, plot_treatment_day
 from ketamine_timelines.style import MIN_FONT_PT
 
@@ -119,7 +120,8 @@ def test_treatment_day_shows_label_time_course(points):
     plt.close(fig)
 
 
-def test_notebook_figure_html_has_both_layouts_and_themes(points):
+def test_notebook_figure_html_has_both_layouts_and_themes(points, monkeypatch):
+    monkeypatch.setenv(OUTPUT_ENV, "book")  # the outputs the book's build renders
     fig = figure("treatment-day", points)
     html = fig.html()
     assert 'class="kt-fig-wide"' in html and 'class="kt-fig-narrow"' in html

@@ -56,7 +56,8 @@ def sources_table(
 
     book = for_the_book()
     if book:  # a numbered table with a caption, in the HTML, PDF and EPUB
-        head = [f"```{{table}} {caption}", ":class: kt-sources", *([f":name: {name}"] if name else [])]
+        head = [f"```{{table}} {caption}", ":class: kt-sources"]
+        head += [f":name: {name}"] if name else []
     else:
         head = [f"**Table.** {caption}"]
     lines = [
