@@ -152,11 +152,16 @@ def copy_downloads(app: Sphinx, exception: Exception | None) -> None:
             if not notebook.exists():
                 continue
             target = outdir / f"{docname}.ipynb"
-            # The download also follows the site's address, the wheel, the glossary and the
-            # bibliography: it is made on every build, from the executed notebook with its
-            # outputs, which is kept beside the doctrees (reading the cache imports
-            # SQLAlchemy, which a build that executed nothing should not pay for).
+            # The download follows the executed notebook and, through book_reader_edition,
+            # the site's address, the wheel, the glossary and the bibliography: it is made
+            # again when its key, kept beside the doctrees, says that one of them changed.
+            # The executed notebook with its outputs is kept there too: reading the cache
+            # imports SQLAlchemy, which a build that executed nothing should not pay for.
             merged = Path(app.doctreedir) / "book-downloads" / f"{docname}.ipynb"
+            stamp = merged.with_suffix(".key")
+            key = f"{notebook.stat().st_mtime_ns} {_edition_key(app, docname)}"
+            if target.exists() and stamp.exists() and stamp.read_text() == key:
+                continue
             if not merged.exists() or merged.stat().st_mtime < notebook.stat().st_mtime:
                 merged.parent.mkdir(parents=True, exist_ok=True)
                 text = _with_cached_outputs(app, notebook.read_text(encoding="utf-8"))
@@ -165,6 +170,15 @@ def copy_downloads(app: Sphinx, exception: Exception | None) -> None:
             if not target.exists() or target.read_text(encoding="utf-8") != text:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_text(text, encoding="utf-8")
+            stamp.write_text(key)
+
+
+def _edition_key(app: Sphinx, docname: str) -> str:
+    if "book_reader_edition" not in app.extensions:
+        return ""
+    from book_reader_edition import edition_key
+
+    return edition_key(app, docname)
 
 
 def pages_with_changed_downloads(

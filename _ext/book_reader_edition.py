@@ -23,6 +23,7 @@ inline SVG in HTML, which JupyterLab strips from an untrusted (downloaded) noteb
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -265,6 +266,26 @@ def reader_edition(app: Sphinx, docname: str, notebook: dict[str, Any]) -> dict[
     metadata = notebook.get("metadata", {})
     notebook["metadata"] = {key: metadata[key] for key in KEEP_METADATA if key in metadata}
     return notebook
+
+
+def edition_key(app: Sphinx, docname: str) -> str:
+    """What the reader's edition of a notebook depends on besides the notebook: the site's
+    address, the install cell (wheel, hash), the glossary's anchors, the bibliography, and
+    the code that writes it. Equal keys, equal downloads."""
+    import hashlib
+
+    from book_notebooks import install_code
+
+    digest = hashlib.sha256()
+    digest.update(app.config.html_baseurl.encode())
+    digest.update((install_code(app) or "").encode())
+    terms = app.env.get_domain("std").data.get("terms", {})
+    digest.update(json.dumps(sorted(terms.items())).encode())
+    bib = Path(app.srcdir) / "references.bib"
+    digest.update(bib.read_bytes() if bib.is_file() else b"")
+    for module in (__file__, Path(__file__).with_name("book_notebooks.py")):
+        digest.update(Path(module).read_bytes())
+    return digest.hexdigest()
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
