@@ -46,7 +46,33 @@ DROP_BESIDE_PNG = ("text/html", "image/svg+xml")
 
 
 class EditionError(ValueError):
-    """MyST that has no plain-Markdown form in the reader's edition."""
+    """MyST that has no plain-Markdown form in the reader's edition; ``offset``: its line
+    in the Markdown it was found in (0 for the first line)."""
+
+    def __init__(self, message: str, offset: int | None = None) -> None:
+        super().__init__(message)
+        self.offset = offset
+
+
+def _offset(node: Any) -> int | None:
+    """The line of a syntax-tree node in its Markdown (inline nodes take their block's)."""
+    while node is not None:
+        if node.map:
+            return node.map[0]
+        node = node.parent
+    return None
+
+
+def _located(render: Callable[[Any, Any], str]) -> Callable[[Any, Any], str]:
+    def located(node: Any, context: Any) -> str:
+        try:
+            return render(node, context)
+        except EditionError as error:
+            if error.offset is None:
+                error.offset = _offset(node)
+            raise
+
+    return located
 
 
 def _admonitions() -> dict[str, type]:
@@ -149,9 +175,9 @@ class _Renderers:
     def __init__(self, plain: PlainMarkdown) -> None:
         self.plain = plain
         self.RENDERERS = {
-            "myst_role": self._role,
-            "fence": self._fence,
-            "colon_fence": self._fence,
+            "myst_role": _located(self._role),
+            "fence": _located(self._fence),
+            "colon_fence": _located(self._fence),
             "myst_target": self._nothing,
             "myst_line_comment": self._nothing,
             "myst_block_break": self._nothing,
@@ -229,14 +255,26 @@ def reader_edition(app: Sphinx, docname: str, notebook: dict[str, Any]) -> dict[
     from book_notebooks import install_code, is_install_cell
 
     plain = _plain_markdown(app, docname)
-    lines = notebook.get("metadata", {}).get("source_map") or []
+    starts = notebook.get("metadata", {}).get("source_map") or []  # each cell's first line
     install = install_code(app)
+
+    def line_of(index: int, offset: int) -> int | None:
+        """The line in the notebook's source: a cell's text starts at its first line
+        that is not blank (MyST-NB strips the blank lines before it)."""
+        if index >= len(starts):
+            return None
+        path = Path(app.env.doc2path(docname))
+        source = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+        first = starts[index]
+        while first < len(source) and not source[first].strip():
+            first += 1
+        return first + 1 + offset
 
     def converted(text: str, index: int) -> str:
         try:
             return plain.convert(text)
         except EditionError as error:
-            line = lines[index] + 1 if index < len(lines) else None
+            line = line_of(index, error.offset or 0)
             LOGGER.warning(
                 "reader's edition of the .ipynb: %s",
                 error,

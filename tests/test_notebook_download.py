@@ -547,6 +547,31 @@ def test_a_data_edit_is_a_new_version_upgraded_with_one_line(
     assert stream_lines(shows) == [f"first value: {new_value:g}"]
 
 
+def test_myst_without_a_plain_form_is_an_error_naming_the_notebook(tmp_path: Path) -> None:
+    """The reader's edition has no plain form for a role such as {kbd}: the build stops
+    with one error naming the notebook's file and the cell's line."""
+    notebook = myst_notebook("Keys", "print(1)") + "\nPress {kbd}`Ctrl+Enter` to run it.\n"
+    project = make_project_copy(
+        tmp_path, "# Book\n\n```{toctree}\nkeys\n```\n", {"keys.md": notebook}
+    )
+    result = run_sphinx(
+        project,
+        tmp_path / "html",
+        "html",
+        "-d",
+        str(tmp_path / "doctrees"),
+        "-D",
+        f"nb_execution_cache_path={tmp_path / 'cache'}",
+    )
+    assert result.returncode != 0
+    line = notebook.splitlines().index("Press {kbd}`Ctrl+Enter` to run it.") + 1
+    assert re.search(
+        rf"keys\.md:{line}: (WARNING|ERROR): reader's edition of the \.ipynb: the role "
+        r"\{kbd\} has no plain-Markdown form",
+        result.stderr,
+    ), result.stderr[-3000:]
+
+
 def test_nbconvert_renders_the_download_with_its_figures(
     local_book: LocalBook, student_env: Path, tmp_path: Path
 ) -> None:
