@@ -81,7 +81,6 @@ def load_only_needed_assets(
     _keep_assets(context, lambda name: not any(part in name for names in unused for part in names))
 
 
-
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("html-page-context", drop_late_css_from_epub, priority=900)
     app.connect("builder-inited", exclude_late_css_from_epub)
