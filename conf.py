@@ -177,6 +177,9 @@ book_repository_url = os.environ.get(
     "BOOK_REPOSITORY_URL",
     "https://github.com/ketamine-for-mental-health/ketamine-for-mental-health",
 )
+# The branch of that repository with the reader's editions of the notebooks (.ipynb), which
+# the GitHub Pages workflow publishes: the panel's "Colab" link opens them. Empty: no link.
+book_colab_branch = os.environ.get("BOOK_COLAB_BRANCH", "ipynb")
 sitemap_excludes = ["search.html", "genindex.html", "404.html"]
 notfound_urls_prefix = urlsplit(html_baseurl).path or "/"
 notfound_context = {

@@ -179,29 +179,23 @@ def lint(session: nox.Session) -> None:
     session.run("pre-commit", "run", "--all-files", "--show-diff-on-failure", *session.posargs)
 
 
-LAB_OVERRIDES = {
-    # MyST Markdown notebooks open as notebooks on double click (jupytext's viewer).
-    "@jupyterlab/docmanager-extension:plugin": {
-        "defaultViewers": {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}
-    },
-    # No news or update checks: JupyterLab would ask jupyter.org on start-up.
-    "@jupyterlab/apputils-extension:notification": {"checkForUpdates": False, "fetchNews": "false"},
-}
+# JupyterLab's settings for the notebooks, shared with Binder (binder/postBuild): MyST
+# Markdown notebooks open as notebooks on double click (jupytext's viewer), and no news or
+# update checks (JupyterLab would ask jupyter.org on start-up).
+LAB_OVERRIDES = ROOT / "binder" / "overrides.json"
 
 
 @nox.session
 def lab(session: nox.Session) -> None:
     """JupyterLab on notebooks/: MyST notebooks open as notebooks and render MyST
     (jupyterlab-myst); saving leaves them unchanged; the package is importable."""
-    import json
-
     install(session, "lab")
     session.run(
         "python", "-m", "ipykernel", "install", "--sys-prefix", "--name", "python3", silent=True
     )
     settings = Path(session.virtualenv.location) / "share" / "jupyter" / "lab" / "settings"
     settings.mkdir(parents=True, exist_ok=True)
-    (settings / "overrides.json").write_text(json.dumps(LAB_OVERRIDES, indent=2))
+    shutil.copyfile(LAB_OVERRIDES, settings / "overrides.json")
     as_root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
     session.run("jupyter", "lab", "--notebook-dir", str(ROOT), *as_root, *session.posargs)
 

@@ -129,17 +129,18 @@ def _with_cached_outputs(app: Sphinx, text: str) -> str:
     return nbformat.writes(merged)
 
 
-def _without_run_times(text: str, app: Sphinx | None = None) -> str:
+def _without_run_times(text: str, app: Sphinx | None = None, docname: str = "") -> str:
     """The executed notebook made reproducible: no per-cell run timestamps, and cell ids
     numbered in order (reading a MyST notebook draws random ones). With ``app``, also as a
-    reader downloads it (book_notebooks.prepare_download: installs from this build's site)."""
+    reader downloads it (book_reader_edition: plain Markdown, PNG figures, and the install
+    cell of this build's site)."""
     import json
 
     notebook = json.loads(text)
-    if app is not None and "book_notebooks" in app.extensions:
-        from book_notebooks import prepare_download
+    if app is not None and "book_reader_edition" in app.extensions:
+        from book_reader_edition import reader_edition
 
-        notebook = prepare_download(app, notebook)
+        notebook = reader_edition(app, docname, notebook)
     for number, cell in enumerate(notebook.get("cells", []), start=1):
         cell.get("metadata", {}).pop("execution", None)
         if "id" in cell:
@@ -165,12 +166,33 @@ def copy_downloads(app: Sphinx, exception: Exception | None) -> None:
             if not notebook.exists():
                 continue
             target = outdir / f"{docname}.ipynb"
-            # Unchanged since the last build: skip (reading the cache imports SQLAlchemy).
-            if target.exists() and target.stat().st_mtime >= notebook.stat().st_mtime:
+            # The download follows the executed notebook and, through book_reader_edition,
+            # the site's address, the wheel, the glossary and the bibliography: it is made
+            # again when its key, kept beside the doctrees, says that one of them changed.
+            # The executed notebook with its outputs is kept there too: reading the cache
+            # imports SQLAlchemy, which a build that executed nothing should not pay for.
+            merged = Path(app.doctreedir) / "book-downloads" / f"{docname}.ipynb"
+            stamp = merged.with_suffix(".key")
+            key = f"{notebook.stat().st_mtime_ns} {_edition_key(app, docname)}"
+            if target.exists() and stamp.exists() and stamp.read_text() == key:
                 continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            text = _with_cached_outputs(app, notebook.read_text(encoding="utf-8"))
-            target.write_text(_without_run_times(text, app), encoding="utf-8")
+            if not merged.exists() or merged.stat().st_mtime < notebook.stat().st_mtime:
+                merged.parent.mkdir(parents=True, exist_ok=True)
+                text = _with_cached_outputs(app, notebook.read_text(encoding="utf-8"))
+                merged.write_text(text, encoding="utf-8")
+            text = _without_run_times(merged.read_text(encoding="utf-8"), app, docname)
+            if not target.exists() or target.read_text(encoding="utf-8") != text:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(text, encoding="utf-8")
+            stamp.write_text(key)
+
+
+def _edition_key(app: Sphinx, docname: str) -> str:
+    if "book_reader_edition" not in app.extensions:
+        return ""
+    from book_reader_edition import edition_key
+
+    return edition_key(app, docname)
 
 
 def pages_with_changed_downloads(

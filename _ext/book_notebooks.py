@@ -4,12 +4,18 @@ For the hosted book (the HTML builders) this extension
 
 * builds the content library ``ketamine_timelines`` as a wheel with hatchling (the
   project's build backend), carrying the data set and the bibliography as package data,
-  and publishes it at ``wheels/`` on the book's site. A notebook's first cell installs
-  it from there with ``--no-deps`` when it is missing, so a downloaded notebook needs
-  Matplotlib, NumPy and Jupyter, and contacts no host but the book's own;
-* rewrites that first cell in each ``.ipynb`` download to the wheel's address on this
-  build's ``html_baseurl`` (the source names the production site), and drops outputs no
-  notebook viewer shows (the PDF rendering of a figure);
+  and publishes it at ``wheels/`` on the book's site. Its version is the project's plus
+  a PEP 440 local label, the digest of what it carries (``0.1.0+3f9a1c2b7d10``), so the
+  wheel's name changes whenever its code or data do;
+* writes the install cell (the code cell tagged ``book-install``) of each notebook as a
+  reader gets it: it installs that wheel, pinned by its SHA-256, from this build's
+  ``html_baseurl`` when the package is missing or is not the version the notebook was
+  built with, says so in one line, and says in one line what to do when the site cannot
+  be reached. The page shows that code, and the ``.ipynb`` download carries it (the
+  reader's edition, ``book_reader_edition``); in the repository the cell is a comment,
+  since there the package is installed already;
+* tells the kernels the build starts that their outputs are for the book
+  (``KETAMINE_TIMELINES_OUTPUT=book``, see ``ketamine_timelines.outputs``);
 * publishes the data set at ``data/``: the CSV, its codebook (data/README.md) and a
   Frictionless ``datapackage.json`` generated from ``ketamine_timelines.vocab`` and the
   codebook's column table, versioned with the book (release and commit);
@@ -23,10 +29,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
+import string
 import subprocess
 import tempfile
+import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -53,12 +63,8 @@ WHEEL_INPUTS = (
 DATA_DIR = "data"
 #: Files of the data-set download: (source in the repository, name on the site).
 DATA_FILES = (("data/onset_timelines.csv", "onset_timelines.csv"), ("data/README.md", "README.md"))
-#: The address of the wheel in a notebook's install cell, whatever site it names.
-WHEEL_URL = re.compile(r"\S+/" + WHEEL_DIR + r"/ketamine_timelines-[^\s\"'/]+\.whl")
-#: Outputs a downloaded notebook does not carry: the PDF no notebook viewer shows, the
-#: EPUB's SVG and the web book's inline SVG. A downloaded notebook is untrusted, so
-#: JupyterLab shows each figure's PNG anyway, once.
-DOWNLOAD_DROPS_MIME = ("application/pdf", "image/svg+xml", "text/html")
+#: The tag of a notebook's install cell; the reader's edition of its code replaces it.
+INSTALL_TAG = "book-install"
 #: What a reader installs before opening a downloaded notebook.
 READER_PACKAGES = "jupyterlab matplotlib numpy"
 PANEL_ID = "run-this-notebook"
@@ -70,11 +76,34 @@ URL_COLUMNS = ("read_at",)
 
 
 # -- The wheel ----------------------------------------------------------------------------
-def build_wheel(project: Path, directory: Path) -> Path:
-    """Build the content library's wheel into ``directory`` with hatchling's API."""
+@dataclass(frozen=True)
+class Wheel:
+    """The published wheel: its file name, version and SHA-256."""
+
+    name: str
+    version: str
+    sha256: str
+
+
+def wheel_version(project: Path, digest: str) -> str:
+    """The project's version with the digest of what the wheel carries as a PEP 440 local
+    label: a wheel with other code or data has another version, hence another name."""
+    with (project / "pyproject.toml").open("rb") as file:
+        base = tomllib.load(file)["project"]["version"]
+    return f"{base}+{digest[:12]}"
+
+
+def build_wheel(project: Path, directory: Path, version: str | None = None) -> Path:
+    """Build the content library's wheel into ``directory`` with hatchling's API, as
+    ``version`` when given (the project's own configuration, with that version)."""
     from hatchling.builders.wheel import WheelBuilder
 
-    builder = WheelBuilder(str(project))
+    config = None
+    if version is not None:
+        with (project / "pyproject.toml").open("rb") as file:
+            config = tomllib.load(file)
+        config["project"]["version"] = version
+    builder = WheelBuilder(str(project), config=config)
     built = list(builder.build(directory=str(directory), versions=["standard"]))
     if len(built) != 1:
         raise RuntimeError(f"hatchling built {built!r}, expected one wheel")
@@ -92,8 +121,8 @@ def wheel_inputs_digest(project: Path) -> str:
     return digest.hexdigest()
 
 
-def publish_wheel(app: Sphinx) -> str | None:
-    """Build the wheel into the site's wheels/ folder; return its file name.
+def publish_wheel(app: Sphinx) -> Wheel | None:
+    """Build the wheel into the site's wheels/ folder, versioned by what it carries.
 
     Importing hatchling and building take a second; a build whose inputs are unchanged
     reuses the wheel it published last time (the stamp lives with the doctrees).
@@ -105,23 +134,108 @@ def publish_wheel(app: Sphinx) -> str | None:
     stamp = Path(app.doctreedir) / "book-wheel.stamp"
     digest = wheel_inputs_digest(project)
     if stamp.is_file():
-        previous, _, name = stamp.read_text().strip().partition(" ")
-        if previous == digest and (target / name).is_file():
-            return name
+        previous, _, rest = stamp.read_text().strip().partition(" ")
+        name, _, version = rest.partition(" ")
+        if previous == digest and version and (target / name).is_file():
+            sha = hashlib.sha256((target / name).read_bytes()).hexdigest()
+            return Wheel(name, version, sha)
+    version = wheel_version(project, digest)
     with tempfile.TemporaryDirectory() as tmp:
-        wheel = build_wheel(project, Path(tmp))
+        wheel = build_wheel(project, Path(tmp), version)
         target.mkdir(parents=True, exist_ok=True)
         for old in target.glob("*.whl"):
             if old.name != wheel.name:
                 old.unlink()
         shutil.copyfile(wheel, target / wheel.name)
     stamp.parent.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(f"{digest} {wheel.name}\n")
-    return wheel.name
+    stamp.write_text(f"{digest} {wheel.name} {version}\n")
+    sha = hashlib.sha256((target / wheel.name).read_bytes()).hexdigest()
+    return Wheel(wheel.name, version, sha)
 
 
 def wheel_url(app: Sphinx, name: str) -> str:
     return app.config.html_baseurl.rstrip("/") + f"/{WHEEL_DIR}/{name}"
+
+
+# -- The install cell -----------------------------------------------------------------------
+#: The install cell as a reader gets it (the page shows it; the .ipynb download runs it).
+#: One line when it installs, one line when it cannot; pip gets no chance to retry for
+#: 15 s offline: a HEAD request with a short timeout comes first.
+INSTALL_CELL = string.Template("""\
+# The book's package, ketamine-timelines (its figures and its data set), from the website
+# this notebook came from: installed when it is missing or is not the version this
+# notebook was made with.
+import importlib
+import importlib.metadata
+import subprocess
+import sys
+import urllib.request
+
+WHEEL = $wheel
+SHA256 = $sha256
+VERSION = $version
+
+
+class BookPackageError(Exception):
+    def _render_traceback_(self):  # Jupyter shows this one line, without a traceback
+        return [f"{type(self).__name__}: {self}"]
+
+
+try:
+    installed = importlib.metadata.version("ketamine-timelines")
+except importlib.metadata.PackageNotFoundError:
+    installed = None
+if installed != VERSION:
+    try:  # a quick look first: offline, pip would retry for 15 s before failing
+        urllib.request.urlopen(urllib.request.Request(WHEEL, method="HEAD"), timeout=10).close()
+    except OSError as error:
+        raise BookPackageError(
+            f"cannot reach {WHEEL} ({getattr(error, 'reason', error)}). Download that "
+            "file and pip install it, or clone the book's repository and run: nox -s lab"
+        ) from None
+    was = f" in place of {installed}" if installed else ""
+    print(f"Installing ketamine-timelines {VERSION}{was} from {WHEEL}")
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--retries", "0"]
+    pip += ["--disable-pip-version-check", f"{WHEEL}#sha256={SHA256}"]  # pinned by hash
+    result = subprocess.run(pip, capture_output=True, text=True)
+    if result.returncode != 0:
+        lines = result.stderr.strip().splitlines() or ["no message"]
+        why = next((line for line in lines if line.startswith("ERROR:")), lines[-1])
+        raise BookPackageError(f"pip could not install {WHEEL}: {why}")
+    importlib.invalidate_caches()
+    if "ketamine_timelines" in sys.modules:
+        raise BookPackageError("installed: restart the kernel and run the notebook again")
+""")
+
+
+def install_code(app: Sphinx) -> str | None:
+    """The install cell of this build's notebooks, or None without a published wheel."""
+    wheel = _PUBLISHED.get(str(app.outdir))
+    if wheel is None:
+        return None
+    return INSTALL_CELL.substitute(
+        wheel=json.dumps(wheel_url(app, wheel.name)),
+        sha256=json.dumps(wheel.sha256),
+        version=json.dumps(wheel.version),
+    )
+
+
+def is_install_cell(metadata: dict[str, Any]) -> bool:
+    return INSTALL_TAG in (metadata.get("tags") or [])
+
+
+def show_install_cell(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """The page shows the install cell that its .ipynb download carries (same address)."""
+    if app.builder.name not in WEB_BUILDERS or not _is_notebook(app, docname):
+        return
+    code = install_code(app)
+    if code is None:
+        return
+    for cell in doctree.findall(nodes.container):
+        if cell.get("nb_element") == "cell_code" and is_install_cell(cell.get("cell_metadata", {})):
+            for block in cell.findall(nodes.literal_block):
+                block.rawsource = code
+                block[:] = [nodes.Text(code)]
 
 
 # -- The data set -------------------------------------------------------------------------
@@ -216,47 +330,46 @@ def publish_data(app: Sphinx) -> None:
     (target / "datapackage.json").write_text(text, encoding="utf-8")
 
 
-# -- The .ipynb download --------------------------------------------------------------------
-_PUBLISHED: dict[str, str] = {}  # outdir -> wheel file name of this build
+# -- Publishing -----------------------------------------------------------------------------
+_PUBLISHED: dict[str, Wheel] = {}  # outdir -> the wheel of this build
 
 
-def prepare_download(app: Sphinx, notebook: dict[str, Any]) -> dict[str, Any]:
-    """A notebook as a reader downloads it: installs from this build's site, no PDF outputs."""
-    wheel = _PUBLISHED.get(str(app.outdir))
-    for cell in notebook.get("cells", []):
-        if cell.get("cell_type") == "code" and wheel:
-            source = "".join(cell.get("source", ""))
-            if WHEEL_URL.search(source):
-                cell["source"] = WHEEL_URL.sub(wheel_url(app, wheel), source)
-        for output in cell.get("outputs", []):
-            data = output.get("data", {})
-            for mime in DOWNLOAD_DROPS_MIME:
-                data.pop(mime, None)
-    return notebook
+def publish_before_writing(app: Sphinx, env: Any) -> None:
+    """Build the wheel once every page is read: the pages show its address and hash."""
+    if app.builder.name not in WEB_BUILDERS:
+        return
+    wheel = publish_wheel(app)
+    if wheel is not None:
+        _PUBLISHED[str(app.outdir)] = wheel
 
 
 def publish(app: Sphinx, exception: Exception | None) -> None:
-    """Build the wheel and the data-set files (before copy_downloads writes notebooks)."""
+    """Publish the data-set files."""
     if exception is not None or app.builder.name not in WEB_BUILDERS:
         return
-    name = publish_wheel(app)
-    if name:
-        _PUBLISHED[str(app.outdir)] = name
     publish_data(app)
 
 
 def check_install_cell(app: Sphinx, docname: str, source: list[str]) -> None:
-    """A notebook that imports the library must install it when it is missing."""
+    """A notebook that imports the library must begin with the install cell (a code cell
+    tagged ``book-install``): a downloaded copy cannot run without it."""
     text = source[0]
-    if "kernelspec" not in text or "from ketamine_timelines" not in text:
+    if "kernelspec" not in text or "ketamine_timelines" not in text:
         return
     if not (Path(app.srcdir) / "pyproject.toml").is_file():
         return  # no wheel to install from (a test project without the library's packaging)
-    if not WHEEL_URL.search(text):
+    from myst_nb.core.read import is_myst_markdown_notebook, read_myst_markdown_notebook
+
+    if not is_myst_markdown_notebook(text):
+        return
+    code = [c for c in read_myst_markdown_notebook(text).cells if c.cell_type == "code"]
+    if not code or not is_install_cell(code[0].metadata):
         LOGGER.warning(
-            "%s: a notebook importing ketamine_timelines needs the install cell first "
-            "(see notebooks/onset-timelines.md); a downloaded copy cannot run without it",
-            app.env.doc2path(docname),
+            "a notebook importing ketamine_timelines needs the install cell first, a code "
+            "cell tagged %r (see notebooks/onset-timelines.md); a downloaded copy cannot "
+            "run without it",
+            INSTALL_TAG,
+            location=docname,
             type="book",
             subtype="notebook",
         )
@@ -272,6 +385,13 @@ def _link(text: str, uri: str, classes: list[str] | None = None, download: bool 
     if download:
         ref["download"] = uri.rsplit("/", 1)[-1]
     return ref
+
+
+def _joined(parts: list[nodes.Node], separator: str) -> list[nodes.Node | str]:
+    joined: list[nodes.Node | str] = []
+    for part in parts:
+        joined += [separator, part] if joined else [part]
+    return joined
 
 
 def _item(*children: nodes.Node | str) -> nodes.list_item:
@@ -314,13 +434,31 @@ class BookDataRole(SphinxRole):
         return [node], []
 
 
-def binder_url(repository: str, path: str) -> str | None:
+def _github(repository: str) -> tuple[str, str] | None:
     m = re.match(r"https://github\.com/([^/]+)/([^/]+?)/?$", repository)
-    if not m:
+    return (m.group(1), m.group(2)) if m else None
+
+
+def binder_url(repository: str, path: str) -> str | None:
+    """Binder builds the repository (binder/) and opens the MyST notebook in JupyterLab."""
+    github = _github(repository)
+    if github is None:
         return None
     return (
-        f"https://mybinder.org/v2/gh/{m.group(1)}/{m.group(2)}/HEAD"
+        f"https://mybinder.org/v2/gh/{github[0]}/{github[1]}/HEAD"
         f"?urlpath={quote('lab/tree/' + path, safe='')}"
+    )
+
+
+def colab_url(repository: str, branch: str, docname: str) -> str | None:
+    """Colab opens a notebook from GitHub by its path, and only an .ipynb: the reader's
+    edition, which the GitHub Pages workflow publishes to ``branch`` (README: Hosting)."""
+    github = _github(repository)
+    if github is None or not branch:
+        return None
+    return (
+        f"https://colab.research.google.com/github/{github[0]}/{github[1]}/blob/"
+        f"{quote(branch)}/{quote(docname)}.ipynb"
     )
 
 
@@ -356,9 +494,16 @@ def run_panel(app: Sphinx, docname: str) -> nodes.Element:
             "Source: ",
             _link("the book's repository", repo, ["notebook-repository"]),
         ]
-        binder = binder_url(repo, source)
-        if binder:
-            links += [", or run it online on ", _link("Binder", binder, ["notebook-binder"])]
+        online = [
+            _link(name, url, [f"notebook-{name.lower()}"])
+            for name, url in (
+                ("Binder", binder_url(repo, source)),
+                ("Colab", colab_url(repo, app.config.book_colab_branch, docname)),
+            )
+            if url
+        ]
+        if online:
+            links += [", or run it online on ", *_joined(online, " or ")]
         links.append(".")
         more += _item(*links)
     panel += more
@@ -390,10 +535,21 @@ def add_run_panel(app: Sphinx, doctree: nodes.document, docname: str) -> None:
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
+    from ketamine_timelines.outputs import OUTPUT_ENV
+
+    # The kernels this build starts make outputs for the book (MyST, themed inline SVG);
+    # a reader's kernel, without this variable, makes plain ones (ketamine_timelines.outputs).
+    os.environ[OUTPUT_ENV] = "book"
     # Where the book's sources live; the "Run this notebook" panel links it (and Binder).
     app.add_config_value("book_repository_url", "", "html")
+    # The branch of that repository with the reader's editions (.ipynb) for "Open in Colab";
+    # empty: no Colab link.
+    app.add_config_value("book_colab_branch", "ipynb", "html")
     app.add_role("book-data", BookDataRole())
+    app.setup_extension("book_reader_edition")
     app.connect("source-read", check_install_cell)
+    app.connect("env-updated", publish_before_writing)
+    app.connect("doctree-resolved", show_install_cell)
     app.connect("doctree-resolved", add_run_panel)
     app.connect("build-finished", publish, priority=400)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -19,6 +19,7 @@ from ketamine_timelines import (
     plot_treatment_day,
     sources_table,
 )
+from ketamine_timelines.outputs import OUTPUT_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 ALT = "Line chart of response rates over time after ketamine, esketamine and SSRIs."
@@ -27,6 +28,14 @@ ALT = "Line chart of response rates over time after ketamine, esketamine and SSR
 @pytest.fixture(scope="module")
 def points():
     return load_points(ROOT / "data" / "onset_timelines.csv", ROOT / "references.bib")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _book_outputs():
+    """The outputs the book's build renders (test_outputs.py checks a reader's)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(OUTPUT_ENV, "book")
+        yield
 
 
 @pytest.fixture(autouse=True)

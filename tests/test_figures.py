@@ -24,6 +24,7 @@ from ketamine_timelines.drawing import HIT_PT
 from ketamine_timelines.figure_onset import onset_headline, plot_onset_headline
 from ketamine_timelines.figure_treatment_day import plot_treatment_day, treatment_day
 from ketamine_timelines.figures import DATA_TITLE, FIGURES, figure
+from ketamine_timelines.outputs import OUTPUT_ENV
 from ketamine_timelines.style import MIN_FONT_PT, NARROW_WIDTH_IN
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -279,7 +280,8 @@ def test_treatment_day_compares_harms_with_harms(points):
     plt.close(fig)
 
 
-def test_notebook_figure_html_has_both_layouts_and_themes(points):
+def test_notebook_figure_html_has_both_layouts_and_themes(points, monkeypatch):
+    monkeypatch.setenv(OUTPUT_ENV, "book")  # the outputs the book's build renders
     fig = figure("treatment-day", points)
     html = fig.html()
     assert 'class="kt-fig-wide"' in html and 'class="kt-fig-narrow"' in html

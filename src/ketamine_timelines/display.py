@@ -13,6 +13,7 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
+from .outputs import for_the_book
 from .style import OUTPUT_RC, savefig_metadata
 
 THEMES = ("light", "dark")
@@ -329,6 +330,10 @@ class ThemedFigure:
         # application/pdf: the vector figure of the PDF book (dropped from the .ipynb
         # download, which no viewer shows it in). conf.py's nb_mime_priority_overrides
         # picks one per builder.
+        # Outside the book's build (a reader's Jupyter, outputs.py): the PNG alone, so the
+        # figure shows once, trusted or not, with no theme or phone layout to hide.
+        if not for_the_book():
+            return {"image/png": self.png(), "text/plain": self.alt}
         return {
             "text/html": self.html(caption=False),
             "application/pdf": self.pdf(),
@@ -347,6 +352,8 @@ class ThemedFigure:
         text = markdown_text(self.caption or "")
         if self.note:
             text += f" Sources: {self.note}."
+        if not for_the_book():  # CommonMark for a reader's Jupyter (outputs.py)
+            return Markdown(f"**Figure.** {text}\n")
         return Markdown(f":::{{container}} kt-caption\n**Figure.** {text}\n:::\n")
 
     def data_markdown(self) -> Any:

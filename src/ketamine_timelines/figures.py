@@ -26,6 +26,7 @@ from .figure_single_dose import draw as draw_single_dose
 from .figure_single_dose import single_dose
 from .figure_treatment_day import draw as draw_treatment_day
 from .figure_treatment_day import treatment_day
+from .outputs import cite
 from .tables import markdown_text
 
 
@@ -119,23 +120,24 @@ def data_table_markdown(
     drawn number, the people behind it and a link to its source. A numbered figure's
     table says "Data behind Figure 3.1" (``title``): in the PDF a figure may float to the
     next page."""
+    from .outputs import for_the_book, markdown_citation
+
     refs = refs if refs is not None else load_bib()
-    lines = [
-        f"::::{{dropdown}} {title}",
-        ":class-container: kt-data",
-        "",
-        "| Shown | When | Number | People | Source |",
-        "|---|---|---|---|---|",
-    ]
+    book = for_the_book()  # MyST for the book's build, CommonMark for a reader's Jupyter
+    lines = [f"::::{{dropdown}} {title}", ":class-container: kt-data", ""] if book else []
+    if not book:
+        lines += [f"**{title}**", ""]
+    lines += ["| Shown | When | Number | People | Source |", "|---|---|---|---|---|"]
     for r in rows:
         # Text from the data set (labels, where a number stands) is escaped for MyST: it
         # reaches the page as itself, never as a link, role, tag or table cell (issue 23).
         where = markdown_text(r.where + (f" ({PARTLY_WORDS})" if r.partly else ""))
         link = _link(refs.get(r.study_key))
-        source = f"{{cite:t}}`{r.study_key}`, {where}" + (f"; {link}" if link else "")
+        who = f"{{cite:t}}`{r.study_key}`" if book else markdown_citation([r.study_key], refs=refs)
+        source = f"{who}, {where}" + (f"; {link}" if link else "")
         cells = [markdown_text(c) for c in (r.what, r.when, r.number, r.people)]
         lines.append("| " + " | ".join((*cells, _cell(source))) + " |")
-    lines += ["::::", ""]
+    lines += ["::::", ""] if book else [""]
     return "\n".join(lines)
 
 
@@ -160,7 +162,7 @@ def figure(name: str, points: Sequence[Point] | None = None) -> Any:
         alt=data.alt(),
         caption=data.caption(),
         narrow=partial(build, narrow=True) if spec.narrow else None,
-        note="; ".join(f"{{cite:t}}`{k}`" for k in _study_keys(shown)),
+        note=cite(_study_keys(shown)),
         data_table=data_table_markdown(data.table()),
     )
     tf.source_points = tuple(shown)

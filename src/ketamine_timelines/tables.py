@@ -1,4 +1,5 @@
-"""Sources tables: the studies behind a figure, as MyST Markdown with live citations."""
+"""Sources tables: the studies behind a figure, as MyST Markdown with live citations for
+the book's build, and as CommonMark with a GFM table for a reader's Jupyter (outputs.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from IPython.display import Markdown
 
 from .bib import Reference, load_bib
 from .data import Point
+from .outputs import for_the_book, markdown_citation
 from .studies import STUDIES
 from .vocab import SCALE_NAMES
 
@@ -65,10 +67,14 @@ def sources_table(
             order.append(p.study_key)
     order.sort(key=lambda k: (refs[k].year if k in refs else "", k))
 
+    book = for_the_book()
+    if book:  # a numbered table with a caption, in the HTML, PDF and EPUB
+        head = [f"```{{table}} {caption}", ":class: kt-sources"]
+        head += [f":name: {name}"] if name else []
+    else:
+        head = [f"**Table.** {caption}"]
     lines = [
-        f"```{{table}} {caption}",
-        ":class: kt-sources",
-        *([f":name: {name}"] if name else []),
+        *head,
         "",
         "| Study | Design, size and people | Where in the source | Link |",
         "|---|---|---|---|",
@@ -98,7 +104,7 @@ def sources_table(
             + " | ".join(
                 _cell(c)
                 for c in (
-                    f"{{cite:t}}`{key}`",
+                    f"{{cite:t}}`{key}`" if book else markdown_citation([key], refs=refs),
                     what,
                     "; ".join(where),
                     link,
@@ -106,5 +112,6 @@ def sources_table(
             )
             + " |"
         )
-    lines.append("```")
+    if book:
+        lines.append("```")
     return Markdown("\n".join(lines))
