@@ -105,7 +105,7 @@ class PlainMarkdown:
     def __init__(
         self,
         extensions: set[str],
-        term: Callable[[str], str | None],
+        term: Callable[[str, str], tuple[str, str] | None],
         cite: Callable[[list[str], bool], str],
     ) -> None:
         from markdown_it.renderer import RendererHTML
@@ -126,12 +126,13 @@ class PlainMarkdown:
 
     # -- roles and directives ------------------------------------------------------------
     def role(self, name: str, content: str) -> str:
-        if name == "term":
-            _, title, target = split_explicit_title(content)
-            url = self.term(target)
-            if url is None:
-                raise EditionError(f"glossary term {target!r} not found")
-            return f"[{_escape(title)}]({url})"
+        if name in {"term", "doc", "ref"}:  # a glossary term, a page, a section
+            explicit, title, target = split_explicit_title(content)
+            found = self.term(target, name)
+            if found is None:
+                raise EditionError(f"{{{name}}} target {target!r} not found")
+            url, text = found
+            return f"[{_escape(title if explicit or name == 'term' else text)}]({url})"
         if name in {"cite:t", "cite:p", "cite"}:
             keys = [key.strip() for key in content.split(",") if key.strip()]
             return self.cite(keys, name == "cite:t")
@@ -241,14 +242,16 @@ def _plain_markdown(app: Sphinx, docname: str) -> PlainMarkdown:
     page = urljoin(app.config.html_baseurl.rstrip("/") + "/", builder.get_target_uri(docname))
     refs = load_bib(Path(app.srcdir) / "references.bib")
 
-    def term(target: str) -> str | None:
+    def term(target: str, kind: str = "term") -> tuple[str, str] | None:
+        """A cross-reference's address on the book's site and its text (a page's or a
+        section's title for {doc} and {ref}, the term for {term})."""
         pending = addnodes.pending_xref(
-            "", reftype="term", refdomain="std", reftarget=target, refdoc=docname
+            "", reftype=kind, refdomain="std", reftarget=target, refdoc=docname, refexplicit=False
         )
-        ref = std.resolve_xref(env, docname, builder, "term", target, pending, nodes.inline())
+        ref = std.resolve_xref(env, docname, builder, kind, target, pending, nodes.inline())
         if ref is None:
             return None
-        return urljoin(page, ref.get("refuri") or "#" + ref["refid"])
+        return urljoin(page, ref.get("refuri") or "#" + ref["refid"]), ref.astext()
 
     def cite(keys: list[str], textual: bool) -> str:
         return markdown_citation(keys, textual=textual, refs=refs)
