@@ -211,7 +211,8 @@ def test_alt_text_describes_exactly_the_panels_drawn(points, name):
 
 
 @pytest.mark.parametrize("name", sorted(FIGURES))
-def test_data_table_lists_every_drawn_row(points, name):
+def test_data_table_lists_every_drawn_row(points, name, monkeypatch):
+    monkeypatch.setenv(OUTPUT_ENV, "book")  # the MyST the book's build renders
     data = FIGURES[name].data(points)
     table = data.table()
     assert {r.study_key for r in table} == {p.study_key for p in data.rows}
@@ -222,6 +223,10 @@ def test_data_table_lists_every_drawn_row(points, name):
     assert md.startswith(f"::::{{dropdown}} {DATA_TITLE}")
     assert ":class-container: kt-data" in md
     assert all(line.count("|") == 6 for line in md.splitlines() if line.startswith("| "))
+    # A reader's Jupyter gets the same table in CommonMark, citations linked (outputs.py).
+    monkeypatch.delenv(OUTPUT_ENV)
+    plain = figure(name, points).data_table
+    assert plain.startswith(f"**{DATA_TITLE}**") and "{" not in plain and "](https://" in plain
 
 
 def test_detail_counts_the_studies_it_draws(points):
