@@ -52,7 +52,8 @@ def exclude_late_css_from_epub(app: Sphinx) -> None:
 
 #: Assets that extensions add to every page, and the markup that shows a page needs them.
 PAGE_ASSETS = {
-    "sphinx-design": (("sphinx-design", "design-tabs"), ('class="sd-',)),
+    "sphinx-design": (("sphinx-design",), ('class="sd-',)),
+    "sphinx-design tabs": (("design-tabs",), ("sd-tab-set",)),
     "code": (("pygments.css", "copybutton", "clipboard.min.js"), ('class="highlight',)),
     "notebook": (("mystnb.",), ('class="cell', 'class="output')),
 }
@@ -65,11 +66,13 @@ def load_only_needed_assets(
 
     sphinx-design, the copy button, Pygments and MyST-NB each add their files to every
     page; a chapter of prose uses none of them, and they were most of its weight
-    (about 150 KB of 386 KB for chapter 3, measured by ``nox -s bench``).
+    (about 150 KB of 386 KB for chapter 3, measured by ``nox -s bench``). Pages made from
+    a template alone (search) or from configuration (the 404 page) get none of them:
+    their markup comes from the theme, which styles it.
     """
-    if app.builder.name not in WEB_BUILDERS or doctree is None or "body" not in context:
+    if app.builder.name not in WEB_BUILDERS:
         return
-    body = context["body"]
+    body = context.get("body") or ""
     unused = [
         names
         for names, markers in PAGE_ASSETS.values()
@@ -79,7 +82,6 @@ def load_only_needed_assets(
         return
 
     _keep_assets(context, lambda name: not any(part in name for names in unused for part in names))
-
 
 
 def setup(app: Sphinx) -> dict[str, Any]:

@@ -159,7 +159,6 @@ def copy_downloads(app: Sphinx, exception: Exception | None) -> None:
             target.write_text(_without_run_times(text, app), encoding="utf-8")
 
 
-
 def pages_with_changed_downloads(
     app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str], removed: set[str]
 ) -> list[str]:

@@ -206,7 +206,6 @@ def report_failed_execution(app: Sphinx, doctree: nodes.document) -> None:
     )
 
 
-
 def _purge_stderr_state(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
     getattr(env, "book_stderr_docs", set()).discard(docname)
 

@@ -247,7 +247,6 @@ def remove_stale_figures(app: Sphinx, exception: Exception | None) -> None:
             path.unlink()
 
 
-
 def setup(app: Sphinx) -> dict[str, Any]:
     # Matplotlib's PDF backend subsets fonts through fontTools, which logs at INFO level
     # through the root logger; in a Sphinx run that is noise on stderr.

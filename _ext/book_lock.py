@@ -46,7 +46,6 @@ def lock_build_directory(app: Sphinx, config: Any) -> None:
     app.book_build_lock = lock  # held until this process ends
 
 
-
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("config-inited", lock_build_directory)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

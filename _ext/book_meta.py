@@ -70,7 +70,6 @@ def _ancestors(node: nodes.Node) -> Iterable[nodes.Element]:
         yield node
 
 
-
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("book_social_image", "_static/social.png", "html")
     app.add_config_value("book_social_image_alt", "", "html")

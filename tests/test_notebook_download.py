@@ -1,10 +1,11 @@
 """A notebook downloaded from the book runs on its own, as a student would run it.
 
-The book is built with a local base URL and served over HTTP; each notebook's .ipynb is
-downloaded into an empty folder and executed with nbconvert in a fresh virtual environment
-that has only jupyter, nbconvert, ipykernel, Matplotlib and NumPy. Any host other than
-the book's server is unreachable during the run (a dead proxy, a dead package index), so
-a request to a third-party host fails the test.
+The book is built with a local base URL and served over HTTP (the session's
+``local_site``); each notebook's .ipynb is downloaded into an empty folder and executed
+with nbconvert in the session's student environment, which has only what the notebook
+panel tells readers to install (JupyterLab, Matplotlib, NumPy). Any host other than the
+book's server is unreachable during the run (a dead proxy, a dead package index), so a
+request to a third-party host fails the test.
 
 The environments are created with uv (pip installs from PyPI), once per session.
 """
@@ -17,84 +18,38 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.request import urlopen
 
 import pytest
 
-from conftest import ROOT, run_sphinx
-from conftest_browser import url_prefix
-from serve_book import serve_book  # tools/serve_book.py
+from conftest import ROOT, LocalSite, make_venv
 
 pytestmark = pytest.mark.notebook_download
 
 NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("*.md"))
-READER_PACKAGES = ["jupyter", "nbconvert", "ipykernel", "matplotlib", "numpy"]
 MAX_NOTEBOOK_BYTES = 400_000
-CONSTRAINTS = ROOT / "requirements" / "constraints.txt"
 DEAD = "http://127.0.0.1:9"  # the discard port: nothing answers
 
 
-class LocalBook:
-    def __init__(self, root: Path, base: str, requests: list[str]) -> None:
-        self.root, self.base, self.requests = root, base, requests
-
-
 @pytest.fixture(scope="session")
-def local_book(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBook]:
-    """The HTML book built for, and served at, http://127.0.0.1:PORT/en/latest/."""
-    base_dir = tmp_path_factory.mktemp("local-book")
-    outdir = base_dir / "html"
-    outdir.mkdir()
-    requests: list[str] = []
-    with serve_book(outdir, url_prefix(), requests) as site:
-        base = site.url()
-        result = run_sphinx(
-            ROOT,
-            outdir,
-            "html",
-            "-d",
-            str(base_dir / "doctrees"),
-            "-D",
-            f"html_baseurl={base}",
-            "-D",
-            f"nb_execution_cache_path={base_dir / 'jupyter_cache'}",
-        )
-        if result.returncode != 0:
-            pytest.fail(
-                f"the book did not build:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
-            )
-        yield LocalBook(outdir, base, requests)
+def local_book(local_site: LocalSite) -> LocalSite:
+    """The HTML book built for, and served at, http://127.0.0.1:PORT/en/latest/
+    (tests/conftest.py: ``local_site``, with the session's execution cache)."""
+    return local_site
 
 
 def uv_venv(path: Path, *packages: str) -> Path:
-    """A fresh virtual environment with pip (the %pip magic needs it) and packages."""
-    uv = shutil.which("uv")
-    if uv is None:
-        subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
-        python = path / "bin" / "python"
-        subprocess.run([str(python), "-m", "pip", "install", "-q", *packages], check=True)
-        return python
-    subprocess.run([uv, "venv", "-q", "--seed", str(path)], check=True)
-    python = path / "bin" / "python"
-    env = {**os.environ, "VIRTUAL_ENV": str(path)}
-    env.pop("PYTHONPATH", None)
-    subprocess.run(
-        [uv, "pip", "install", "-q", "--python", str(python), "-c", str(CONSTRAINTS), *packages],
-        check=True,
-        env=env,
-    )
-    return python
+    return make_venv(path, *packages)
 
 
 @pytest.fixture(scope="session")
-def reader_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A student's environment: Python with jupyter, nbconvert, ipykernel, Matplotlib, NumPy."""
-    return uv_venv(tmp_path_factory.mktemp("reader") / "venv", *READER_PACKAGES)
+def reader_env(student_venv: Path) -> Path:
+    """A student's environment: JupyterLab (with nbconvert and ipykernel), Matplotlib and
+    NumPy, as the notebook panel says (tests/conftest.py: ``student_venv``)."""
+    return student_venv
 
 
 def download(url: str, folder: Path) -> Path:
@@ -130,7 +85,7 @@ def offline_env(venv_python: Path, home: Path) -> dict[str, str]:
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_downloaded_notebook_runs_in_a_fresh_environment(
-    name: str, local_book: LocalBook, reader_env: Path, tmp_path: Path
+    name: str, local_book: LocalSite, reader_env: Path, tmp_path: Path
 ) -> None:
     # Start as a student does: the book's package is not installed yet.
     subprocess.run(
@@ -176,7 +131,7 @@ def test_downloaded_notebook_runs_in_a_fresh_environment(
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_downloaded_notebook_is_small_and_needs_no_build_tools(
-    name: str, local_book: LocalBook
+    name: str, local_book: LocalSite
 ) -> None:
     path = local_book.root / "notebooks" / f"{name}.ipynb"
     assert path.stat().st_size <= MAX_NOTEBOOK_BYTES, f"{name}.ipynb: {path.stat().st_size} B"
@@ -191,7 +146,7 @@ def test_downloaded_notebook_is_small_and_needs_no_build_tools(
             assert not any(k.startswith("application/papermill") for k in output.get("data", {}))
 
 
-def test_wheel_carries_the_data_and_installs_without_dependencies(local_book: LocalBook) -> None:
+def test_wheel_carries_the_data_and_installs_without_dependencies(local_book: LocalSite) -> None:
     wheel = next((local_book.root / "wheels").glob("ketamine_timelines-*.whl"))
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
@@ -215,7 +170,7 @@ def test_wheel_is_reproducible(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert first == second
 
 
-def test_data_set_downloads_describe_every_column(local_book: LocalBook) -> None:
+def test_data_set_downloads_describe_every_column(local_book: LocalSite) -> None:
     from ketamine_timelines import vocab
 
     data = local_book.root / "data"
@@ -236,7 +191,7 @@ def test_data_set_downloads_describe_every_column(local_book: LocalBook) -> None
             assert f'data/{name}"' in html, f"{page} does not link {name}"
 
 
-def test_run_panel_on_each_notebook_page(local_book: LocalBook) -> None:
+def test_run_panel_on_each_notebook_page(local_book: LocalSite) -> None:
     from bs4 import BeautifulSoup
 
     for name in NOTEBOOKS:
