@@ -29,7 +29,7 @@ BAD_LINES = {
     "missing-image": ("![A figure](missing-figure.png)", "missing-figure.png"),
     "unknown-term": ("A {term}`word not in any glossary`.", "term not in glossary"),
 }
-FIGURE_PAGE = "```{timeline-figure} onset\n:alt: The onset figure.\n\nLegend.\n```\n"
+FIGURE_PAGE = "```{timeline-figure} onset\n:alt: The onset figure.\n```\n"
 
 
 @pytest.fixture(scope="module")
