@@ -101,19 +101,25 @@ def _excluded(path: Path, patterns: Any) -> bool:
     return any(PurePosixPath(path.as_posix()).match(p) for p in patterns or ())
 
 
-def _execute(job: tuple[str, Path, Any, bool, int | None]) -> tuple[Any, float, str | None]:
-    """In a worker process: execute one notebook as MyST-NB's cache client does."""
+def _execute(job: tuple[str, Path, Any, Any]) -> tuple[Any, float, str | None]:
+    """In a worker process: execute one notebook as MyST-NB's cache client does (in the
+    notebook's folder, or a temporary one with ``nb_execution_in_temp``)."""
+    import tempfile
+    from contextlib import nullcontext
+
     from jupyter_cache.executors.utils import single_nb_execution
 
-    _, path, notebook, allow_errors, timeout = job
+    _, path, notebook, config = job
+    folder = tempfile.TemporaryDirectory() if config.execution_in_temp else nullcontext(path.parent)
     try:
-        result = single_nb_execution(
-            notebook,
-            cwd=os.path.abspath(str(path.parent)),
-            allow_errors=allow_errors,
-            timeout=timeout,
-            meta_override=True,
-        )
+        with folder as cwd:
+            result = single_nb_execution(
+                notebook,
+                cwd=os.path.abspath(str(cwd)),
+                allow_errors=config.execution_allow_errors,
+                timeout=config.execution_timeout,
+                meta_override=True,
+            )
     except Exception as exc:  # a dead kernel, say: MyST-NB will run it and report it
         return None, 0.0, f"{type(exc).__name__}: {exc}"
     if result.err is not None:
@@ -140,10 +146,7 @@ def execute_notebooks_concurrently(app: Sphinx, env: BuildEnvironment, docnames:
     from jupyter_cache.cache.db import NbProjectRecord
 
     LOGGER.info("executing %d notebooks side by side: %s", len(jobs), ", ".join(j[0] for j in jobs))
-    work = [
-        (docname, path, notebook, config.execution_allow_errors, config.execution_timeout)
-        for docname, path, notebook, config, _ in jobs
-    ]
+    work = [(docname, path, notebook, config) for docname, path, notebook, config, _ in jobs]
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=min(len(jobs), app.parallel), mp_context=context) as pool:
         results = list(pool.map(_execute, work))

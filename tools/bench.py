@@ -175,9 +175,9 @@ def commit_copy(target: Path) -> Path:
     return target
 
 
-def baseline_env(copy: Path, uv: str) -> dict[str, str]:
-    """The baseline's own environment, from its own constraints; PATH for its commands."""
-    venv = copy / ".venv"
+def baseline_env(copy: Path, venv: Path, uv: str) -> dict[str, str]:
+    """The baseline's own environment, from its own constraints (kept between runs of the
+    bench: its packages do not change); PATH for its commands."""
     if not (venv / "bin" / "sphinx-build").exists():
         subprocess.run([uv, "venv", "-q", str(venv)], check=True)
         constraints = copy / "requirements" / "constraints.txt"
@@ -305,8 +305,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lighthouse-runs", type=int, default=3)
     args = parser.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
+    args.out = args.out.resolve()
     args.out.mkdir(parents=True, exist_ok=True)
-    scratch = args.scratch
+    scratch = args.scratch.resolve()
     scratch.mkdir(parents=True, exist_ok=True)
     report: list[str] = []
 
@@ -318,7 +319,8 @@ def main(argv: list[str] | None = None) -> int:
         return Case(name, command, prepare, here, dict(here_env))
 
     print("bench: first build of the copy", flush=True)
-    subprocess.run(docs, shell=True, cwd=here, env={**os.environ, **here_env}, check=True)
+    quiet = docs.replace("sphinx-build ", "sphinx-build -q ", 1)
+    subprocess.run(quiet, shell=True, cwd=here, env={**os.environ, **here_env}, check=True)
     subprocess.run(
         serve_command(),
         shell=True,
@@ -355,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     if "baseline" not in skip:
         print(f"bench: {BASELINE} in its own copy and environment", flush=True)
         old = copy_commit(BASELINE, scratch / BASELINE)
-        old_env = {**baseline_env(old, args.uv), "PYTHONPATH": ""}
+        old_env = {**baseline_env(old, scratch / f"{BASELINE}-venv", args.uv), "PYTHONPATH": ""}
         old_docs = docs_command(jobs="1")
 
         def then(name: str, command: str, prepare: str = "true") -> Case:
@@ -400,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         report.append("")
         # Leave this tree's copy built for the pages.
-        subprocess.run(docs, shell=True, cwd=here, env={**os.environ, **here_env}, check=True)
+        subprocess.run(quiet, shell=True, cwd=here, env={**os.environ, **here_env}, check=True)
 
     if "threshold" not in skip:
         print("bench: parallel threshold", flush=True)
