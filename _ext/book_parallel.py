@@ -10,6 +10,9 @@ writing only when enough pages are outdated to pay for it.
   when its code matches (jupyter-cache's hash), so nothing stale can come of it; a
   notebook that fails here is left to MyST-NB, which runs it again and reports the
   failure as it always does.
+* **Each figure drawn once.** A notebook and a chapter that show the same figure of the
+  same data share its files (``ketamine_timelines.figstore``): the kernels are told
+  where the chapters' figure files are, so the chapter reads what the notebook drew.
 * **Parallel only where it pays.** Sphinx 9 starts worker processes for any number of
   outdated pages under ``-j auto`` (Sphinx 7 required more than five): reading one
   edited chapter in a worker process costs more than reading it. Below
@@ -182,7 +185,26 @@ def choose_parallelism(app: Sphinx, env: BuildEnvironment, docnames: list[str]) 
         app.parallel = 1
 
 
+def share_figure_files(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
+    """Tell the notebook kernels this build starts where the chapters' figure files are
+    and the digest they are named by (``ketamine_timelines.figstore``): a notebook showing
+    the same figure reads the variants a chapter drew, and stores those it draws for the
+    chapters, so each variant is drawn once per data set."""
+    from book_execution import data_digest
+    from book_figures import FIGURE_DIR
+
+    try:
+        from ketamine_timelines import figstore
+
+        digest = data_digest(Path(app.srcdir))
+    except (ImportError, RuntimeError):  # a project without the content library
+        return
+    os.environ[figstore.STORE_ENV] = str(Path(app.doctreedir) / FIGURE_DIR)
+    os.environ[figstore.DIGEST_ENV] = digest[:12]
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
+    app.connect("env-before-read-docs", share_figure_files, priority=800)
     # Not an input of any page (rebuild ""): `nox -s bench` sets it to weigh the threshold.
     app.add_config_value("book_parallel_min_docs", PARALLEL_MIN_DOCS, "", types=[int])
     # After the other handlers of the event (priority 500), which may reorder the list.

@@ -9,6 +9,8 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from . import figstore
+
 if TYPE_CHECKING:  # Matplotlib is imported to draw, not to assemble a figure's HTML
     from matplotlib.figure import Figure
 
@@ -257,15 +259,26 @@ class ThemedFigure:
         self.caption = caption
         self._cache: dict[str, bytes] = {}
         self.source_points: tuple[Any, ...] = ()
+        #: The registry name of a figure of the whole data set, whose files the book's
+        #: build shares (figstore); None for any other figure.
+        self.store_name: str | None = None
 
     def _get(self, theme: str, fmt: str, *, narrow: bool = False, **kw: Any) -> bytes:
         key = f"{theme}.{fmt}.{narrow}"
         if key not in self._cache:
+            # In the book's build, a variant the chapters already drew is read, not drawn.
+            variant = f"narrow-{theme}" if narrow else theme
+            stored = figstore.read(self.store_name, variant, fmt) if self.store_name else None
+            if stored is not None:
+                self._cache[key] = stored
+                return stored
             build = self.narrow if narrow and self.narrow is not None else self.build
             fig = build(theme)
             if not narrow:
                 self.source_points = getattr(fig, "source_points", self.source_points)
             self._cache[key] = render(fig, fmt, **kw)
+            if self.store_name:
+                figstore.write(self.store_name, variant, fmt, self._cache[key])
         return self._cache[key]
 
     def svg(self, theme: str = "light", *, narrow: bool = False) -> str:

@@ -202,13 +202,17 @@ def figure(name: str, points: Sequence[Point] | None = None) -> ThemedFigure:
         return spec.plot(pts, theme, narrow=narrow) if narrow else spec.plot(pts, theme)
 
     shown = drawn_points(name, pts)
-    return ThemedFigure(
+    themed = ThemedFigure(
         build,
         alt=spec.alt(pts),
         caption=spec.caption(pts),
         narrow=partial(build, narrow=True) if spec.narrow else None,
         note="; ".join(f"{{cite:t}}`{k}`" for k in _study_keys(shown)),
     )
+    themed.source_points = tuple(shown)
+    if points is None or pts == load_points():  # the chapters' figure: share its files
+        themed.store_name = name
+    return themed
 
 
 def _study_keys(pts: Sequence[Point]) -> list[str]:
