@@ -64,7 +64,7 @@ PAGES = {
 }
 LIGHTHOUSE = "lighthouse@12.8.2"  # Lighthouse 13 needs Node 22; Debian 13 has Node 20
 #: npx runs Lighthouse from its cache when it has it, else fetches it from the registry.
-NPX_LIGHTHOUSE = ["npx", "--yes", "--prefer-offline", LIGHTHOUSE, "--quiet", "--output=json"]
+NPX_LIGHTHOUSE = ["npx", "--yes", "--prefer-offline", LIGHTHOUSE]
 HYPERFINE = ["hyperfine", "--runs", "1", "--style", "none"]
 CHROME_FLAGS = "--headless --no-sandbox --disable-gpu --disable-background-networking"
 #: Longest temporary directory we hand to Chrome: its profile's singleton socket
@@ -213,11 +213,16 @@ def chrome_path() -> str:
     return os.environ.get("CHROME_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 
 
+def lighthouse_options(report: Path) -> list[str]:
+    return ["--quiet", "--output=json", f"--output-path={report}", f"--chrome-flags={CHROME_FLAGS}"]
+
+
 def lighthouse(url: str, report: Path) -> dict:
     """One Lighthouse run (simulated mobile, Lighthouse's default) of ``url``."""
     with chrome_tmpdir() as env:
         subprocess.run(
-            [*NPX_LIGHTHOUSE, url, f"--output-path={report}", f"--chrome-flags={CHROME_FLAGS}"],
+            # The address first: --output takes several values and would swallow it.
+            [*NPX_LIGHTHOUSE, url, *lighthouse_options(report)],
             env={**os.environ, **env},
             check=True,
         )
