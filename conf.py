@@ -45,6 +45,7 @@ extensions = [
     "sphinx_design",
     # The book's own extensions (_ext/), one room each:
     "book_bibstyle",  # bibliography entries linked to doi.org and PubMed
+    "book_bibcache",  # the bibliography formatted only when it or its style changed
     "book_lock",  # one build at a time per checkout
     "book_execution",  # data-aware notebook cache, clear notebook errors
     "book_figures",  # the timeline-figure directive
@@ -61,6 +62,7 @@ extensions = [
     "book_csp",
     "book_sitemap",
     "book_outputs",  # the site holds what this build made; a whole search index
+    "book_parallel",  # notebooks run side by side; parallel only where it pays
     "notfound.extension",
 ]
 # "Last updated" is the book's build date, which is the last commit's (_ext/book_date.py,

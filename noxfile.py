@@ -79,7 +79,8 @@ def sphinx_build(session: nox.Session, builder: str, outdir: Path, *extra: str) 
         "-b",
         builder,
         *SPHINX_STRICT,
-        # Parallel reading: 0.67x on a cold build, 0.69x on a data edit, the same bytes.
+        # Parallel reading and writing where enough pages are outdated, notebooks executed
+        # side by side (_ext/book_parallel.py); the same bytes as -j 1.
         "-j",
         "auto",
         "-d",
@@ -149,6 +150,10 @@ def serve(session: nox.Session) -> None:
     session.run(
         "sphinx-autobuild",
         *SPHINX_STRICT,
+        # Each rebuild is `python -m sphinx build` with these arguments: in parallel when
+        # enough pages changed (a data edit), serially for one chapter (_ext/book_parallel.py).
+        "-j",
+        "auto",
         "--host",
         "127.0.0.1",
         "--port",
@@ -258,57 +263,16 @@ def linkcheck(session: nox.Session) -> None:
     sphinx_build(session, "linkcheck", BUILD / "linkcheck", "-D", "nb_execution_mode=off")
 
 
-BENCH_PAGES = {
-    "landing": "index.html",
-    "chapter": "docs/03-depression-and-anxiety.html",
-    "notebook": "notebooks/onset-timelines.html",
-}
-LIGHTHOUSE = "lighthouse@12.8.2"  # Lighthouse 13 needs Node 22; Debian 13 has Node 20
-# Row 2's note gains or loses " (bench)": the data digest changes, its notebooks re-run.
-EDIT_DATA = r"""sed -i '2s/ (bench)"$/"/;t;2s/"$/ (bench)"/' data/onset_timelines.csv"""
-PROSE_EDIT = "echo >> docs/03-depression-and-anxiety.md"
-# The heap freeze (_ext/book_gcfreeze.py) switched off, to weigh what it is worth.
-NO_FREEZE = "import gc; gc.freeze = lambda: None"
-
-
-def bench_build(jobs: int = 2, builder: str = "html", patch: str = "pass") -> str:
-    """A sphinx-build command line (run by hyperfine in the copy), optionally patched."""
-    code = f'import sys; sys.argv[0] = "sphinx-build"; {patch}; from sphinx.cmd.build import main'
-    return (
-        f"python -c '{code}; sys.exit(main(sys.argv[1:]))' -b {builder} {' '.join(SPHINX_STRICT)}"
-        f" -q -j {jobs} -d _build/doctrees/{builder} . _build/{builder}"
-    )
-
-
-BENCH_CASES = {  # name: (prepare, command)
-    "floor: import sphinx, myst_nb, furo": (
-        "true",
-        "python -c 'import sphinx.cmd.build, myst_nb, furo'",
-    ),
-    "cold build -j 1": ("rm -rf _build", bench_build(1)),
-    "cold build -j 2": ("rm -rf _build", bench_build(2)),
-    "no-op rebuild": ("true", bench_build()),
-    "no-op rebuild, no heap freeze": ("true", bench_build(patch=NO_FREEZE)),
-    "prose edit (chapter 3)": (PROSE_EDIT, bench_build()),
-    "prose edit, no heap freeze": (PROSE_EDIT, bench_build(patch=NO_FREEZE)),
-    "data edit -j 1 (one row)": (EDIT_DATA, bench_build(1)),
-    "data edit -j 2 (one row)": (EDIT_DATA, bench_build(2)),
-    "PDF from a warm cache": (
-        "rm -rf _build/latex _build/doctrees/latex",
-        f"{bench_build(2, 'latex')} && latexmk -cd -xelatex -interaction=nonstopmode"
-        " -halt-on-error -quiet _build/latex/ketamine-for-mental-health.tex",
-    ),
-}
-
-
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Time the builds with hyperfine, weigh pages with Lighthouse: _build/bench/results.md.
+    """Time the builds, weigh the pages, time the suite: _build/bench/results.md.
 
-    Works on a throw-away git copy of the sources; ``-- 10`` sets the runs per case (5).
+    tools/bench.py does the measuring on throw-away copies (see its docstring); arguments
+    go to it (``-- --runs 10``, ``-- --skip baseline,threshold``); ``--skip suite`` leaves
+    out the test suite's run.
     """
-    import json
-    import statistics
+    import re
+    import time
 
     missing = [tool for tool in ("hyperfine", "npx", "latexmk") if shutil.which(tool) is None]
     if missing:
@@ -316,64 +280,58 @@ def bench(session: nox.Session) -> None:
             f"{', '.join(missing)} not found: sudo apt-get install hyperfine npm, {APT_TEX}"
         )
     install(session, "docs")
-    runs = session.posargs[0] if session.posargs else "5"
-    out, src = BUILD / "bench", Path(session.create_tmp()) / "book"
-    out.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(src, ignore_errors=True)
-    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".*", "_build", "__pycache__"))
-    git = ["git", "-C", str(src), "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
-    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "bench", "--no-gpg-sign"]):
-        session.run(*git, *args, external=True, silent=True)
-    session.run("python", "-c", "import sphinx.cmd.build, myst_nb, furo")  # writes bytecode
-    timings = out / "hyperfine.json"
-    args = [a for name, (prep, cmd) in BENCH_CASES.items() for a in ("-p", prep, "-n", name, cmd)]
-    with session.chdir(src):
-        session.run(
-            "hyperfine",
-            "--style=basic",
-            "--runs",
-            runs,
-            "--export-json",
-            str(timings),
-            *args,
-            external=True,
-        )
-    results = json.loads(timings.read_text())["results"]
-    floor = statistics.median(results[0]["times"])
-    # CPU time (user + system, mean) is steadier than wall time on a shared machine.
-    lines = ["| Case | Median | Ratio to floor | CPU |", "| --- | --- | --- | --- |"]
-    for r in results:
-        median, cpu = statistics.median(r["times"]), r["user"] + r["system"]
-        lines.append(f"| {r['command']} | {median:.2f} s | {median / floor:.2f}x | {cpu:.2f} s |")
-    sys.path.insert(0, str(ROOT / "tools"))
-    from serve_book import serve_book
-
-    lines += [
+    uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+    scratch = Path(session.create_tmp()) / "bench"
+    out = BUILD / "bench"
+    session.run(
+        "python",
+        str(ROOT / "tools" / "bench.py"),
+        "--scratch",
+        str(scratch),
+        "--out",
+        str(out),
+        "--uv",
+        uv,
+        *session.posargs,
+    )
+    skip = " ".join(session.posargs)
+    if "suite" in skip.split("--skip", 1)[-1] and "--skip" in skip:
+        return
+    # The suite as `nox -s tests` runs it, once; its ten slowest steps.
+    start = time.perf_counter()
+    output = session.run(
+        sys.executable,
+        "-m",
+        "nox",
+        "-f",
+        str(ROOT / "noxfile.py"),
+        "-s",
+        "tests",
+        "--",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--durations=10",
+        external=True,
+        silent=True,
+    )
+    minutes, seconds = divmod(time.perf_counter() - start, 60)
+    slowest = re.search(r"=+ slowest 10 durations =+\n(.*?)\n(?:\n|=)", output or "", re.S)
+    summary = (output or "").strip().splitlines()[-1]
+    lines = [
+        "## The test suite (`nox -s tests`, reused environment)",
         "",
-        "| Page | Transferred (gzip) | LCP, simulated mobile | Perf. / A11y / Best pr. / SEO |",
-        "| --- | --- | --- | --- |",
+        f"{int(minutes)} min {seconds:.0f} s: {summary.strip('= ')}",
+        "",
+        "Slowest 10 (pytest --durations=10):",
+        "",
+        "```",
+        *(slowest.group(1).splitlines() if slowest else ["(not found in pytest's output)"]),
+        "```",
+        "",
     ]
-    with serve_book(src / "_build" / "html") as site:
-        for name, page in BENCH_PAGES.items():
-            report = out / f"lighthouse-{name}.json"
-            session.run(
-                "npx",
-                "--yes",
-                LIGHTHOUSE,
-                site.url(page),
-                "--quiet",
-                "--output=json",
-                f"--output-path={report}",
-                "--chrome-flags=--headless --no-sandbox --disable-gpu",
-                env={"CHROME_PATH": "/usr/bin/chromium"},
-                external=True,
-            )
-            lh = json.loads(report.read_text())
-            scores = " / ".join(str(round(c["score"] * 100)) for c in lh["categories"].values())
-            kb = lh["audits"]["total-byte-weight"]["numericValue"] / 1000
-            lcp = lh["audits"]["largest-contentful-paint"]["numericValue"] / 1000
-            lines.append(f"| {name} ({page}) | {kb:.1f} KB | {lcp:.2f} s | {scores} |")
-    (out / "results.md").write_text("\n".join(lines) + "\n")
+    with (out / "results.md").open("a", encoding="utf-8") as results:
+        results.write("\n".join(lines) + "\n")
     session.log("\n".join(lines))
 
 

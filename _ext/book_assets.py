@@ -72,7 +72,8 @@ def write_notebook_css_first(app: Sphinx) -> None:
 
 #: Assets that extensions add to every page, and the markup that shows a page needs them.
 PAGE_ASSETS = {
-    "sphinx-design": (("sphinx-design", "design-tabs"), ('class="sd-',)),
+    "sphinx-design": (("sphinx-design",), ('class="sd-',)),
+    "sphinx-design tabs": (("design-tabs",), ("sd-tab-set",)),
     "code": (("pygments.css", "copybutton", "clipboard.min.js"), ('class="highlight',)),
     "notebook": (("mystnb.",), ('class="cell', 'class="output')),
 }
@@ -85,11 +86,13 @@ def load_only_needed_assets(
 
     sphinx-design, the copy button, Pygments and MyST-NB each add their files to every
     page; a chapter of prose uses none of them, and they were most of its weight
-    (about 150 KB of 386 KB for chapter 3, measured by ``nox -s bench``).
+    (about 150 KB of 386 KB for chapter 3, measured by ``nox -s bench``). Pages made from
+    a template alone (search) or from configuration (the 404 page) get none of them:
+    their markup comes from the theme, which styles it.
     """
-    if app.builder.name not in WEB_BUILDERS or doctree is None or "body" not in context:
+    if app.builder.name not in WEB_BUILDERS:
         return
-    body = context["body"]
+    body = context.get("body") or ""
     unused = [
         names
         for names, markers in PAGE_ASSETS.values()
@@ -101,7 +104,34 @@ def load_only_needed_assets(
     _keep_assets(context, lambda name: not any(part in name for names in unused for part in names))
 
 
+def defer_scripts(
+    app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
+) -> None:
+    """Load the theme's and extensions' scripts with ``defer``: a page is painted without
+    waiting for them (Lighthouse counted them as render-blocking on the notebook pages).
+    They run in order, before the document's DOMContentLoaded, where each of them starts
+    its work. Not on the search page, whose template adds its own scripts after these and
+    expects them to have run."""
+    if app.builder.name not in WEB_BUILDERS or pagename == "search":
+        return
+    from sphinx.builders.html._assets import _JavaScript
+
+    scripts = []
+    for asset in context.get("script_files", []):
+        if (
+            isinstance(asset, _JavaScript)
+            and asset.filename
+            and not ({"async", "defer", "body"} & set(asset.attributes))
+        ):
+            asset = _JavaScript(
+                asset.filename, priority=asset.priority, **asset.attributes, defer="defer"
+            )
+        scripts.append(asset)
+    context["script_files"] = scripts
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
+    app.connect("html-page-context", defer_scripts, priority=910)
     app.connect("html-page-context", drop_late_css_from_epub, priority=900)
     app.connect("builder-inited", exclude_late_css_from_epub)
     app.connect("builder-inited", write_notebook_css_first)

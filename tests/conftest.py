@@ -1,4 +1,39 @@
-"""Shared fixtures: the book is built once per test session, as a reader would get it."""
+"""Shared fixtures: each edition is built once per test session, as a reader gets it.
+
+The suite's time goes into whole-book builds, notebook kernels, virtual environments
+and browser page loads. A new test reuses these instead of making its own:
+
+Builds (all in one ``build_base`` directory, sharing one execution cache, so each
+notebook runs once per session however many builds read it):
+
+- ``book_build``: the HTML book, strict (``-n -W``), ``-j auto`` as ``nox -s docs``;
+  ``html_pages`` lists its reader-facing pages.
+- ``book_latex`` (LaTeX sources and the PDF, needs TeX Live), ``book_epub``.
+- ``local_site``: the one other HTML build, made for and served at
+  ``http://127.0.0.1:PORT/en/latest/``: the wheel address in each ``.ipynb`` download
+  names it, and its landing page links the session's PDF and EPUB when the session runs
+  ``latex`` tests. Its ``requests`` list records what the server was asked for.
+  (``book_downloads`` and the browser's ``download_site`` are this build.)
+- ``make_project_copy``: a small project with the real ``conf.py``, extensions,
+  bibliography and data, for a test that must break or edit its input. Put several
+  bad inputs in one project and one build where their errors do not interfere
+  (tests/test_build_errors.py builds every bad-line page, and every failing notebook,
+  once), and pass ``-D nb_execution_mode=off`` when no notebook is involved.
+
+Environments: ``student_venv`` is the one student environment (what the notebook panel
+tells readers to ``pip install``), created once with uv from its cache; ``make_venv``
+makes another from requirements/constraints.txt.
+
+Browser (tests/conftest_browser.py): ``chromium`` (one headless Chromium for the
+session), ``book_site`` (``book_build`` served as a host serves it), ``open_tab`` (a
+fresh context in a theme) and ``page_survey``: every page of ``book_build`` loaded once
+per theme, with its requests, DOM facts, axe-core violations and Content-Security-Policy
+violations. A gate that looks at every page reads the survey rather than loading the
+pages again; a test that needs an interaction (a click, a viewport) opens one tab.
+
+Speed is measured by ``nox -s bench`` (its last section is this suite's time and its
+ten slowest steps), never by a timed test.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +41,10 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -133,28 +171,116 @@ def book_build(build_base: Path) -> Path:
     return build_book(build_base, "html")
 
 
-@pytest.fixture(scope="session")
-def book_downloads(build_base: Path, book_latex: Path, book_epub: Path) -> Path:
-    """The HTML book whose landing page links the PDF and EPUB built by the fixtures above.
+@dataclass
+class LocalSite:
+    """The book as built for, and served at, a local address (``local_site``)."""
 
-    A second HTML build, for the download tests only: the role that links the files runs
-    when a page is read, and a changed ``book_pdf_path`` re-writes pages without re-reading
-    them. It reuses the notebooks' execution cache.
+    root: Path  # the build directory
+    base: str  # http://127.0.0.1:PORT/en/latest/, the build's html_baseurl
+    requests: list[str]  # the path of every request the server answered
+    site: Any  # tools/serve_book.py's BookSite
+    old_base: str  # the address book_build was built for (conf.py's html_baseurl)
+
+
+def session_builds_print_editions(request: pytest.FixtureRequest) -> bool:
+    """True when the session runs tests marked ``latex`` (so it builds the PDF and EPUB)."""
+    return HAVE_TEX and any(item.get_closest_marker("latex") for item in request.session.items)
+
+
+@pytest.fixture(scope="session")
+def local_site(
+    request: pytest.FixtureRequest, build_base: Path, book_build: Path
+) -> Iterator[LocalSite]:
+    """The HTML book rebuilt, warm, for http://127.0.0.1:PORT/en/latest/ and served there:
+    the site a reader's notebook installs from, and whose landing page and guide link the
+    PDF, EPUB and handouts (when the session builds them: tests marked ``latex`` are
+    selected).
+
+    The one HTML build besides ``book_build``, and an incremental one: a copy of
+    ``book_build``'s output and doctrees rebuilt with another ``html_baseurl`` (so the
+    wheel's address in each ``.ipynb`` and on its page must follow a base change on a
+    warm build) and the print editions' paths. It shares the session's execution cache,
+    so no notebook runs again.
     """
-    return build_book(
-        build_base,
-        "html",
-        "-D",
-        f"book_pdf_path={book_latex / PDF_NAME}",
-        "-D",
-        f"book_epub_path={book_epub}",
-        "-D",
-        f"book_handout_a4_path={book_latex / 'handout-a4.pdf'}",
-        "-D",
-        f"book_handout_letter_path={book_latex / 'handout-letter.pdf'}",
-        outdir=build_base / "html-downloads",
-        doctrees=build_base / "doctrees-html-downloads",
+    import runpy
+
+    from conftest_browser import url_prefix
+    from serve_book import serve_book
+
+    extra: list[str] = []
+    if session_builds_print_editions(request):
+        latex = request.getfixturevalue("book_latex")
+        epub = request.getfixturevalue("book_epub")
+        extra += ["-D", f"book_pdf_path={latex / PDF_NAME}", "-D", f"book_epub_path={epub}"]
+        for paper in ("a4", "letter"):
+            extra += ["-D", f"book_handout_{paper}_path={latex / f'handout-{paper}.pdf'}"]
+    outdir, doctrees = build_base / "html-local", build_base / "doctrees-html-local"
+    shutil.copytree(book_build, outdir)
+    shutil.copytree(build_base / "doctrees-html", doctrees)
+    old_base = runpy.run_path(str(ROOT / "conf.py"))["html_baseurl"]
+    requests: list[str] = []
+    with serve_book(outdir, url_prefix(), requests) as site:
+        base = site.url()
+        build_book(
+            build_base,
+            "html",
+            "-D",
+            f"html_baseurl={base}",
+            *extra,
+            outdir=outdir,
+            doctrees=doctrees,
+        )
+        yield LocalSite(outdir, base, requests, site, old_base)
+
+
+@pytest.fixture(scope="session")
+def book_downloads(local_site: LocalSite, book_latex: Path, book_epub: Path) -> Path:
+    """The HTML book whose landing page links the PDF and EPUB (``local_site``)."""
+    return local_site.root
+
+
+def make_venv(path: Path, *packages: str) -> Path:
+    """A fresh virtual environment with pip (the %pip magic needs it) and ``packages``,
+    pinned by requirements/constraints.txt; its Python. uv when it is there (it links
+    files from its cache), else venv and pip."""
+    constraints = ROOT / "requirements" / "constraints.txt"
+    uv = shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent))
+    if uv is None:
+        subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
+        python = path / "bin" / "python"
+        install = [str(python), "-m", "pip", "install", "-q", "-c", str(constraints)]
+        subprocess.run([*install, *packages], check=True)
+        return python
+    subprocess.run([uv, "venv", "-q", "--seed", str(path)], check=True)
+    python = path / "bin" / "python"
+    env = {**os.environ, "VIRTUAL_ENV": str(path)}
+    env.pop("PYTHONPATH", None)
+    subprocess.run(
+        [uv, "pip", "install", "-q", "--python", str(python), "-c", str(constraints), *packages],
+        check=True,
+        env=env,
     )
+    return python
+
+
+@pytest.fixture(scope="session")
+def student_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A student's environment, as the "Run this notebook" panel tells readers to make it
+    (``pip install jupyterlab matplotlib numpy``; JupyterLab brings nbconvert and
+    ipykernel): its Python. The book's own package is not in it; a notebook installs it.
+    Its JupyterLab uses the book's settings (binder/overrides.json: no news) and renders
+    every cell (no windowing), so a test sees them all."""
+    import json
+
+    from book_notebooks import READER_PACKAGES
+
+    python = make_venv(tmp_path_factory.mktemp("student") / "venv", *READER_PACKAGES.split())
+    settings = python.parent.parent / "share" / "jupyter" / "lab" / "settings"
+    settings.mkdir(parents=True, exist_ok=True)
+    overrides = json.loads((ROOT / "binder" / "overrides.json").read_text(encoding="utf-8"))
+    overrides["@jupyterlab/notebook-extension:tracker"] = {"windowingMode": "none"}
+    (settings / "overrides.json").write_text(json.dumps(overrides), encoding="utf-8")
+    return python
 
 
 @pytest.fixture(scope="session")

@@ -7,10 +7,10 @@ notebook" panel asks for (``pip install jupyterlab matplotlib numpy``), one for 
 session. Any host other than the book's server is unreachable for its kernels (a dead
 proxy, a dead package index), so a request to a third-party host fails the test.
 
-The served book is the session's HTML build rebuilt, warm, for the server's address: the
-address a download installs from follows ``html_baseurl`` on a warm build too. It reuses
-the session's execution cache, so no notebook runs twice in the build; each runs once in
-the student's JupyterLab.
+The served book is the session's ``local_site`` (tests/conftest.py): its HTML build
+rebuilt, warm, for the server's address, so the address a download installs from must
+follow ``html_baseurl`` on a warm build too. It reuses the session's execution cache, so
+no notebook runs twice in the build; each runs once in the student's JupyterLab.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import re
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import zipfile
 from collections.abc import Iterator
@@ -36,15 +35,13 @@ from urllib.request import urlopen
 
 import pytest
 
-from conftest import ROOT, make_project_copy, myst_notebook, run_sphinx
+from conftest import ROOT, LocalSite, make_project_copy, make_venv, myst_notebook, run_sphinx
 from conftest_browser import url_prefix
 from serve_book import BookSite, serve_book  # tools/serve_book.py
 
 pytestmark = pytest.mark.notebook_download
 
 NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("*.md"))
-#: What the "Run this notebook" panel tells a student to install (book_notebooks).
-STUDENT_PACKAGES = ["jupyterlab", "matplotlib", "numpy"]
 MAX_NOTEBOOK_BYTES = 400_000
 CONSTRAINTS = ROOT / "requirements" / "constraints.txt"
 LAB_OVERRIDES = ROOT / "binder" / "overrides.json"
@@ -55,81 +52,6 @@ RAW_MYST = re.compile(r"\{(term|cite:[tp]|cite|ref|doc|numref)\}`|^:::|```\{|\{c
 INSTALL_LINE = re.compile(
     r"^Installing ketamine-timelines (\S+)(?: in place of (\S+))? from (\S+)$"
 )
-
-
-class LocalBook:
-    def __init__(self, root: Path, base: str, requests: list[str], old_base: str) -> None:
-        self.root, self.base, self.requests, self.old_base = root, base, requests, old_base
-
-
-@pytest.fixture(scope="session")
-def local_book(
-    book_build: Path, build_base: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LocalBook]:
-    """The session's HTML book rebuilt, warm, for http://127.0.0.1:PORT/en/latest/, and
-    served there: a copy of its output and doctrees, and its execution cache."""
-    import runpy
-
-    base_dir = tmp_path_factory.mktemp("local-book")
-    outdir, doctrees = base_dir / "html", base_dir / "doctrees"
-    shutil.copytree(book_build, outdir)
-    shutil.copytree(build_base / "doctrees-html", doctrees)
-    shutil.copytree(build_base / "jupyter_execute", base_dir / "jupyter_execute")
-    old_base = runpy.run_path(str(ROOT / "conf.py"))["html_baseurl"]
-    requests: list[str] = []
-    with serve_book(outdir, url_prefix(), requests) as site:
-        base = site.url()
-        result = run_sphinx(
-            ROOT,
-            outdir,
-            "html",
-            "-j",
-            "auto",
-            "-d",
-            str(doctrees),
-            "-D",
-            f"html_baseurl={base}",
-            "-D",
-            f"nb_execution_cache_path={build_base / 'jupyter_cache'}",
-        )
-        if result.returncode != 0:
-            pytest.fail(
-                f"the book did not build:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
-            )
-        yield LocalBook(outdir, base, requests, old_base)
-
-
-def uv_venv(path: Path, *packages: str) -> Path:
-    """A fresh virtual environment with pip (the install cell runs it) and packages."""
-    uv = shutil.which("uv")
-    if uv is None:
-        subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
-        python = path / "bin" / "python"
-        subprocess.run([str(python), "-m", "pip", "install", "-q", *packages], check=True)
-        return python
-    subprocess.run([uv, "venv", "-q", "--seed", str(path)], check=True)
-    python = path / "bin" / "python"
-    env = {**os.environ, "VIRTUAL_ENV": str(path)}
-    env.pop("PYTHONPATH", None)
-    subprocess.run(
-        [uv, "pip", "install", "-q", "--python", str(python), "-c", str(CONSTRAINTS), *packages],
-        check=True,
-        env=env,
-    )
-    return python
-
-
-@pytest.fixture(scope="session")
-def student_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A student's Python, set up as the "Run this notebook" panel says; its JupyterLab
-    shows no news and renders every cell (no windowing), so the test sees them all."""
-    python = uv_venv(tmp_path_factory.mktemp("student") / "venv", *STUDENT_PACKAGES)
-    settings = python.parent.parent / "share" / "jupyter" / "lab" / "settings"
-    settings.mkdir(parents=True, exist_ok=True)
-    overrides = json.loads(LAB_OVERRIDES.read_text(encoding="utf-8"))
-    overrides["@jupyterlab/notebook-extension:tracker"] = {"windowingMode": "none"}
-    (settings / "overrides.json").write_text(json.dumps(overrides), encoding="utf-8")
-    return python
 
 
 def download(url: str, folder: Path) -> Path:
@@ -302,8 +224,8 @@ def rendered_markdown(page: Any) -> str:
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_downloaded_notebook_in_jupyterlab_untrusted_then_run_all(
     name: str,
-    local_book: LocalBook,
-    student_env: Path,
+    local_site: LocalSite,
+    student_venv: Path,
     chromium: Any,
     screenshot_dir: Path,
     tmp_path: Path,
@@ -313,15 +235,15 @@ def test_downloaded_notebook_in_jupyterlab_untrusted_then_run_all(
     written; after Run All (in a fresh environment: the first cell installs the book's
     package from the book's site, saying so in one line) each figure shows once, and the
     notebook, saved, reopens trusted the same."""
-    uninstall_book_package(student_env)
+    uninstall_book_package(student_venv)
     folder, home = tmp_path / "empty", tmp_path / "home"
     folder.mkdir()
     home.mkdir()
     start = time.perf_counter()
-    notebook = download(f"{local_book.base}notebooks/{name}.ipynb", folder)
+    notebook = download(f"{local_site.base}notebooks/{name}.ipynb", folder)
     figures = figures_in(json.loads(notebook.read_text(encoding="utf-8")))
     assert figures >= 1, f"{name}.ipynb carries no PNG figure"
-    with jupyterlab(student_env, folder, home) as lab:
+    with jupyterlab(student_venv, folder, home) as lab:
         context = chromium.new_context(viewport={"width": 1280, "height": 900})
         page = context.new_page()
         try:
@@ -345,7 +267,7 @@ def test_downloaded_notebook_in_jupyterlab_untrusted_then_run_all(
             lines = [line for output in outputs for line in output.splitlines()]
             installs = [line for line in lines if INSTALL_LINE.match(line)]
             assert len(installs) == 1, outputs[:3]
-            assert local_book.base in installs[0]
+            assert local_site.base in installs[0]
             assert not RAW_MYST.search(rendered_markdown(page))
             # The install cell's line and the first figure, as the reader sees them.
             page.locator(".jp-CodeCell").first.scroll_into_view_if_needed()
@@ -361,16 +283,16 @@ def test_downloaded_notebook_in_jupyterlab_untrusted_then_run_all(
             context.close()
     print(f"{name}: download to figure after Run All, in a fresh environment: {seconds:.1f} s")
     # The kernel installed the book's wheel from the book's server, and nothing else.
-    assert any(path.endswith(".whl") for path in local_book.requests), local_book.requests
-    site = next(student_env.parent.parent.glob("lib/python*/site-packages"))
+    assert any(path.endswith(".whl") for path in local_site.requests), local_site.requests
+    site = next(student_venv.parent.parent.glob("lib/python*/site-packages"))
     assert (site / "ketamine_timelines" / "_data" / "onset_timelines.csv").is_file()
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_reader_edition_is_plain_jupyter(name: str, local_book: LocalBook) -> None:
+def test_reader_edition_is_plain_jupyter(name: str, local_site: LocalSite) -> None:
     """The download is CommonMark and PNG: glossary terms link to the book's glossary,
     citations to the paper; a figure is a PNG alone; it installs from the book's site."""
-    path = local_book.root / "notebooks" / f"{name}.ipynb"
+    path = local_site.root / "notebooks" / f"{name}.ipynb"
     assert path.stat().st_size <= MAX_NOTEBOOK_BYTES, f"{name}.ipynb: {path.stat().st_size} B"
     notebook = json.loads(path.read_text(encoding="utf-8"))
     assert set(notebook["metadata"]) <= {"kernelspec", "language_info"}
@@ -385,32 +307,32 @@ def test_reader_edition_is_plain_jupyter(name: str, local_book: LocalBook) -> No
             markdown.append("".join(data.get("text/markdown", "")))
     text = "\n".join(markdown)
     assert not RAW_MYST.search(text), RAW_MYST.search(text)
-    assert f"]({local_book.base}docs/glossary.html#term-" in text
+    assert f"]({local_site.base}docs/glossary.html#term-" in text
     assert re.search(r"\[[A-Z][^\]]+ \(\d{4}\)\]\(https://(doi\.org|pubmed)", text)
     code = ["".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code"]
     assert not any("myst_nb" in source for source in code), "glue belongs to the build"
-    wheel = next((local_book.root / "wheels").glob("*.whl"))
+    wheel = next((local_site.root / "wheels").glob("*.whl"))
     version = wheel.name.split("-")[1]
-    assert f'WHEEL = "{local_book.base}wheels/{wheel.name}"' in code[0]
+    assert f'WHEEL = "{local_site.base}wheels/{wheel.name}"' in code[0]
     assert f'VERSION = "{version}"' in code[0] and "#sha256={SHA256}" in code[0]
-    assert local_book.old_base not in path.read_text(encoding="utf-8")
+    assert local_site.old_base not in path.read_text(encoding="utf-8")
 
 
-def test_page_shows_the_install_cell_of_its_download(local_book: LocalBook) -> None:
+def test_page_shows_the_install_cell_of_its_download(local_site: LocalSite) -> None:
     """The HTML page's code and error text name the address the download installs from:
     the one this (warm) build was made for, not the one the build before it named."""
     from bs4 import BeautifulSoup
 
     for name in NOTEBOOKS:
-        notebook = json.loads((local_book.root / "notebooks" / f"{name}.ipynb").read_text())
+        notebook = json.loads((local_site.root / "notebooks" / f"{name}.ipynb").read_text())
         install = "".join(notebook["cells"][1]["source"])
         assert "BookPackageError" in install, f"{name}: the install cell is not the second cell"
-        page = (local_book.root / "notebooks" / f"{name}.html").read_text(encoding="utf-8")
+        page = (local_site.root / "notebooks" / f"{name}.html").read_text(encoding="utf-8")
         shown = [
             pre.get_text() for pre in BeautifulSoup(page, "html.parser").select("div.cell pre")
         ]
         assert install.strip() in [code.strip() for code in shown], name
-        assert local_book.old_base.rstrip("/") + "/wheels" not in page
+        assert local_site.old_base.rstrip("/") + "/wheels" not in page
 
 
 def test_version_follows_the_data(tmp_path: Path) -> None:
@@ -431,17 +353,17 @@ def test_version_follows_the_data(tmp_path: Path) -> None:
 
 
 def test_offline_the_install_cell_says_what_to_do_in_one_line(
-    book_site: BookSite, student_env: Path, tmp_path: Path
+    book_site: BookSite, student_venv: Path, tmp_path: Path
 ) -> None:
     """A notebook from the book built for its public address, run where that address
     cannot be reached: one line naming the address and what to do, before pip starts."""
-    uninstall_book_package(student_env)
+    uninstall_book_package(student_venv)
     folder = tmp_path / "empty"
     folder.mkdir()
     notebook = download(book_site.url("notebooks/onset-timelines.ipynb"), folder)
     start = time.perf_counter()
     result = nbconvert(
-        student_env,
+        student_venv,
         notebook,
         tmp_path,
         "--to",
@@ -483,16 +405,16 @@ DATA_EDIT_NOTEBOOK = myst_notebook(
 
 
 def test_a_data_edit_is_a_new_version_upgraded_with_one_line(
-    local_book: LocalBook, student_env: Path, tmp_path: Path
+    local_site: LocalSite, student_venv: Path, tmp_path: Path
 ) -> None:
     """A student has the package a notebook installed; the data set changes and the book
     is rebuilt; the new download says in one line that it replaces the old version, and
     shows the new number."""
-    old_wheel = next((local_book.root / "wheels").glob("*.whl"))
+    old_wheel = next((local_site.root / "wheels").glob("*.whl"))
     subprocess.run(
-        [str(student_env), "-m", "pip", "install", "-q", "--no-deps", str(old_wheel)], check=True
+        [str(student_venv), "-m", "pip", "install", "-q", "--no-deps", str(old_wheel)], check=True
     )
-    old = installed_version(student_env)
+    old = installed_version(student_venv)
     # A small copy of the book, with the library's packaging, and one edited number.
     index = "# Book\n\n```{toctree}\nshows-value\n```\n"
     project = make_project_copy(tmp_path, index, {"shows-value.md": DATA_EDIT_NOTEBOOK})
@@ -526,7 +448,7 @@ def test_a_data_edit_is_a_new_version_upgraded_with_one_line(
         folder.mkdir()
         notebook = download(site.url("shows-value.ipynb"), folder)
         run = nbconvert(
-            student_env,
+            student_venv,
             notebook,
             tmp_path,
             "--to",
@@ -543,7 +465,7 @@ def test_a_data_edit_is_a_new_version_upgraded_with_one_line(
     match = INSTALL_LINE.match(lines[0])
     assert match and match.group(2) == old and match.group(1) != old, lines[0]
     assert match.group(3).startswith(site.url("wheels/"))
-    assert installed_version(student_env) == match.group(1)
+    assert installed_version(student_venv) == match.group(1)
     assert stream_lines(shows) == [f"first value: {new_value:g}"]
 
 
@@ -573,7 +495,7 @@ def test_myst_without_a_plain_form_is_an_error_naming_the_notebook(tmp_path: Pat
 
 
 def test_nbconvert_renders_the_download_with_its_figures(
-    local_book: LocalBook, student_env: Path, tmp_path: Path
+    local_site: LocalSite, student_venv: Path, tmp_path: Path
 ) -> None:
     """nbconvert's HTML of each download (what a course page or a CI log shows): every
     figure is an <img>, each table a table, no MyST as written."""
@@ -581,12 +503,12 @@ def test_nbconvert_renders_the_download_with_its_figures(
 
     folder = tmp_path / "downloads"
     folder.mkdir()
-    notebooks = [download(f"{local_book.base}notebooks/{n}.ipynb", folder) for n in NOTEBOOKS]
+    notebooks = [download(f"{local_site.base}notebooks/{n}.ipynb", folder) for n in NOTEBOOKS]
     result = subprocess.run(  # one nbconvert for all three: it takes seconds to start
-        [str(student_env.parent / "jupyter"), "nbconvert", "--to", "html"]
+        [str(student_venv.parent / "jupyter"), "nbconvert", "--to", "html"]
         + [n.name for n in notebooks],
         cwd=folder,
-        env=offline_env(student_env, tmp_path),
+        env=offline_env(student_venv, tmp_path),
         capture_output=True,
         text=True,
         check=False,
@@ -619,8 +541,8 @@ def test_colab_branch_is_the_one_the_pages_workflow_publishes() -> None:
     assert f"git init -q -b {branch}" in script and script.rstrip().endswith(f" {branch}")
 
 
-def test_wheel_carries_the_data_and_installs_without_dependencies(local_book: LocalBook) -> None:
-    wheel = next((local_book.root / "wheels").glob("ketamine_timelines-*.whl"))
+def test_wheel_carries_the_data_and_installs_without_dependencies(local_site: LocalSite) -> None:
+    wheel = next((local_site.root / "wheels").glob("ketamine_timelines-*.whl"))
     assert re.fullmatch(r"ketamine_timelines-0\.1\.0\+[0-9a-f]{12}-py3-none-any\.whl", wheel.name)
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
@@ -644,10 +566,10 @@ def test_wheel_is_reproducible(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert first == second
 
 
-def test_data_set_downloads_describe_every_column(local_book: LocalBook) -> None:
+def test_data_set_downloads_describe_every_column(local_site: LocalSite) -> None:
     from ketamine_timelines import vocab
 
-    data = local_book.root / "data"
+    data = local_site.root / "data"
     package = json.loads((data / "datapackage.json").read_text(encoding="utf-8"))
     resource = package["resources"][0]
     fields = resource["schema"]["fields"]
@@ -660,16 +582,16 @@ def test_data_set_downloads_describe_every_column(local_book: LocalBook) -> None
     assert (data / "README.md").read_bytes() == (ROOT / "data" / "README.md").read_bytes()
     # Linked from the landing page and from each notebook page.
     for page in ["index.html", *(f"notebooks/{n}.html" for n in NOTEBOOKS)]:
-        html = (local_book.root / page).read_text(encoding="utf-8")
+        html = (local_site.root / page).read_text(encoding="utf-8")
         for name in ("onset_timelines.csv", "README.md", "datapackage.json"):
             assert f'data/{name}"' in html, f"{page} does not link {name}"
 
 
-def test_run_panel_on_each_notebook_page(local_book: LocalBook) -> None:
+def test_run_panel_on_each_notebook_page(local_site: LocalSite) -> None:
     from bs4 import BeautifulSoup
 
     for name in NOTEBOOKS:
-        page = local_book.root / "notebooks" / f"{name}.html"
+        page = local_site.root / "notebooks" / f"{name}.html"
         soup = BeautifulSoup(page.read_text(encoding="utf-8"), "lxml")
         panel = soup.select_one("article .run-notebook")
         assert panel is not None, name
@@ -723,7 +645,7 @@ def test_bibliography_reader_names_file_and_line(tmp_path: Path) -> None:
 @pytest.fixture(scope="session")
 def lab_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The environment of `nox -s lab`: the package with its lab extra, and its settings."""
-    python = uv_venv(tmp_path_factory.mktemp("lab") / "venv", "-e", f"{ROOT}[lab]")
+    python = make_venv(tmp_path_factory.mktemp("lab") / "venv", "-e", f"{ROOT}[lab]")
     settings = python.parent.parent / "share" / "jupyter" / "lab" / "settings"
     settings.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(LAB_OVERRIDES, settings / "overrides.json")

@@ -1,21 +1,19 @@
 """Privacy and accessibility of every page, as Chromium renders it (issue 5).
 
-Each page of the built book is loaded from a local server in a light and in a dark tab.
-The light visit records every network request and inspects the DOM; both visits run
-axe-core (bundled by the axe-playwright-python package, so nothing is fetched).
+Each page of the built book is loaded once per theme by the session's survey
+(``page_survey`` in tests/conftest_browser.py, shared with the CSP gate): every network
+request is recorded, the light visit's DOM is inspected, and axe-core (bundled by the
+axe-playwright-python package, so nothing is fetched) runs in both themes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from axe_playwright_python.base import AXE_SCRIPT
 
-from conftest_browser import THEMES, BookSite, open_tab
+from conftest_browser import SURVEY_ADDRESSES, THEMES, BookSite, PageReport, every_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.build]
 
@@ -24,109 +22,20 @@ BLOCKING = {"serious", "critical"}
 #: Schemes that never touch the network.
 LOCAL_SCHEMES = {"data", "blob", "about"}
 
-#: Facts about one rendered page, gathered in a single pass over the DOM.
-DOM_FACTS = """() => {
-  const describe = (el) => {
-    const html = el.outerHTML;
-    return html.length > 160 ? html.slice(0, 160) + '…' : html;
-  };
-  const text = (s) => (s || '').trim();
-  const facts = {handlers: [], jsUrls: [], noRel: [], unlabelled: [], headings: []};
-  for (const el of document.querySelectorAll('*')) {
-    for (const attr of el.attributes) {
-      if (/^on/i.test(attr.name)) facts.handlers.push(describe(el));
-      if (/^(href|src|action|formaction|xlink:href)$/i.test(attr.name)
-          && /^[\\s\\x00-\\x1f]*javascript:/i.test(attr.value)) facts.jsUrls.push(describe(el));
-    }
-  }
-  for (const a of document.querySelectorAll('article a[href]')) {
-    const url = new URL(a.href, document.baseURI);
-    const rel = (a.getAttribute('rel') || '').split(/\\s+/);
-    if (/^https?:$/.test(url.protocol) && url.host !== location.host && !rel.includes('noopener'))
-      facts.noRel.push(describe(a));
-  }
-  const labelled = (el) => text(el.getAttribute('aria-label'))
-    || (el.getAttribute('aria-labelledby') || '').split(/\\s+/).some(
-         (id) => id && text(document.getElementById(id)?.textContent));
-  for (const img of document.querySelectorAll('img'))
-    if (!text(img.getAttribute('alt')) && !labelled(img)) facts.unlabelled.push(describe(img));
-  for (const svg of document.querySelectorAll('svg[role="img"]'))
-    if (!labelled(svg)) facts.unlabelled.push(describe(svg));
-  for (const h of document.querySelectorAll('h1, h2, h3, h4, h5, h6, [role="heading"]')) {
-    const level = /^H[1-6]$/.test(h.tagName) ? Number(h.tagName[1])
-      : Number(h.getAttribute('aria-level') || 2);
-    facts.headings.push([level, text(h.textContent).slice(0, 60)]);
-  }
-  return facts;
-}"""
-
-
-@dataclass
-class PageReport:
-    """What the browser saw on one page."""
-
-    path: str
-    requests: list[str] = field(default_factory=list)
-    dom: dict[str, Any] = field(default_factory=dict)
-    axe: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-
-
-def every_page(book_build: Path) -> list[str]:
-    """Every HTML page of the build, including search, the index and the 404 page."""
-    return sorted(
-        p.relative_to(book_build).as_posix()
-        for p in book_build.rglob("*.html")
-        if "_static" not in p.parts and "_sources" not in p.parts
-    )
-
-
-def run_axe(page: Any) -> list[dict[str, Any]]:
-    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
-        page.evaluate(AXE_SCRIPT)
-    results = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
-    return results["violations"]
-
-
-def load(page: Any, url: str) -> None:
-    response = page.goto(url, wait_until="load")
-    assert response is not None and response.ok, f"{url}: {response and response.status}"
-    # Lazy images and late scripts load when the reader scrolls: scroll to the end.
-    # Instantly: the page scrolls smoothly, and Chromium's scrollTo() then returns a
-    # promise that evaluate() awaits (0.8 s a scroll, half of this survey's time).
-    page.evaluate(
-        "() => window.scrollTo({top: document.documentElement.scrollHeight, behavior: 'instant'})"
-    )
-    page.wait_for_load_state("networkidle")
-    page.evaluate("() => window.scrollTo({top: 0, behavior: 'instant'})")
-
 
 @pytest.fixture(scope="module")
-def survey(book_build: Path, book_site: BookSite, chromium: Any) -> dict[str, PageReport]:
-    """Load every page once per theme; record requests, DOM facts and axe-core results."""
-    reports = {path: PageReport(path) for path in every_page(book_build)}
-    # The 404 page as a reader meets it: at a missing, nested address.
-    reports["(missing page)"] = PageReport("a/b/c/missing.html")
-    for theme in THEMES:
-        with open_tab(chromium, theme) as tab:
-            for report in reports.values():
-                tab.requests.clear()
-                if report.path == "a/b/c/missing.html":
-                    response = tab.page.goto(book_site.url(report.path), wait_until="load")
-                    assert response is not None and response.status == 404
-                    tab.page.wait_for_load_state("networkidle")
-                else:
-                    load(tab.page, book_site.url(report.path))
-                assert tab.page.evaluate("() => document.body.dataset.theme") == theme
-                report.requests += tab.requests
-                if theme == "light":
-                    report.dom = tab.page.evaluate(DOM_FACTS)
-                report.axe[theme] = run_axe(tab.page)
-    return reports
+def survey(page_survey: dict[str, PageReport]) -> dict[str, PageReport]:
+    """The session's survey of every page (tests/conftest_browser.py: page_survey)."""
+    for name, report in page_survey.items():
+        wanted = 404 if name == "(missing page)" else 200
+        assert report.status == wanted, f"{name}: HTTP {report.status}"
+        assert report.theme == {theme: theme for theme in THEMES}, f"{name}: {report.theme}"
+    return page_survey
 
 
 def test_every_page_is_surveyed(survey: dict[str, PageReport], book_build: Path) -> None:
     assert {"index.html", "search.html", "404.html", "docs/01-introduction.html"} <= set(survey)
-    assert len(survey) == len(every_page(book_build)) + 1
+    assert len(survey) == len(every_page(book_build)) + len(SURVEY_ADDRESSES)
 
 
 def test_privacy_no_request_leaves_the_machine(

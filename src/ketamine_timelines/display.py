@@ -7,14 +7,12 @@ import html
 import io
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import matplotlib as mpl
-import matplotlib.pyplot as plt
-from matplotlib.figure import Figure
+if TYPE_CHECKING:  # Matplotlib is imported to draw, not to assemble a figure's HTML
+    from matplotlib.figure import Figure
 
 from .outputs import for_the_book
-from .style import OUTPUT_RC, savefig_metadata
 
 THEMES = ("light", "dark")
 _ID = re.compile(r'\bid="([^"]+)"')
@@ -22,6 +20,11 @@ _ID = re.compile(r'\bid="([^"]+)"')
 
 def render(fig: Figure, fmt: str, **kw: Any) -> bytes:
     """Serialise fig deterministically (no dates, fixed ids) and close it."""
+    import matplotlib as mpl
+    import matplotlib.pyplot as plt
+
+    from .style import OUTPUT_RC, savefig_metadata
+
     buf = io.BytesIO()
     titles = dict(getattr(fig, "kt_titles", {}))
     try:

@@ -6,8 +6,10 @@ an SSRI); a log axis keeps both ends readable, and named ticks hide the logarith
 
 from __future__ import annotations
 
-from matplotlib.axes import Axes
-from matplotlib.ticker import FixedFormatter, FixedLocator, NullFormatter
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the tick values are read without Matplotlib (captions, tables)
+    from matplotlib.axes import Axes
 
 HOUR = 1.0
 DAY = 24.0
@@ -61,6 +63,8 @@ def apply_time_axis(
     ax: Axes, *, label: str | None = AXIS_LABEL, xmin: float = XMIN_HOURS, xmax: float = XMAX_HOURS
 ) -> Axes:
     """Make ax's x axis a log time axis in hours with the book's tick labels."""
+    from matplotlib.ticker import FixedFormatter, FixedLocator, NullFormatter
+
     ax.set_xscale("log")
     ax.set_xlim(xmin, xmax)
     majors = [t for t, _ in MAJOR_TICKS]
