@@ -41,14 +41,18 @@ def _session(kind: str) -> str:
 
 
 def _download_state_changed(env: BuildEnvironment) -> set[str]:
-    """Docnames whose ``book-download`` roles saw a PDF/EPUB exist that now does not, or
-    the other way round."""
-    states: dict[str, dict[str, bool]] = getattr(env, "book_download_state", {})
-    return {
-        docname
-        for docname, seen in states.items()
-        if any(Path(path).exists() != existed for path, existed in seen.items())
-    }
+    """Docnames whose ``book-download`` roles would now read differently: a PDF/EPUB that
+    existed now does not (or the other way round), or its configured path changed (the
+    ``book_*_path`` values only rebuild HTML, so a warm build with ``-D book_pdf_path=...``
+    would otherwise keep the old text)."""
+    states: dict[str, dict[str, tuple[str, bool]]] = getattr(env, "book_download_state", {})
+    changed = set()
+    for docname, seen in states.items():
+        for kind, (path, existed) in seen.items():
+            source = _download_source(env.config, kind, env.srcdir)
+            if str(source) != path or source.exists() != existed:
+                changed.add(docname)
+    return changed
 
 
 def _purge_download_state(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
@@ -82,7 +86,7 @@ class BookDownloadRole(SphinxRole):
         source = _download_source(self.config, kind, self.env.srcdir)
         # The text depends on whether the file exists: re-read the page when that changes.
         states = self.env.__dict__.setdefault("book_download_state", {})
-        states.setdefault(self.env.docname, {})[str(source)] = source.exists()
+        states.setdefault(self.env.docname, {})[kind] = (str(source), source.exists())
         label = f"Download the {DOWNLOAD_LABELS[kind]}"
         if self.env.app.builder.name not in WEB_BUILDERS:
             # The EPUB (and any other edition) has no downloads of its own: its readers
@@ -212,4 +216,10 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("env-get-outdated", pages_with_changed_downloads)
     app.connect("env-purge-doc", _purge_download_state)
     app.connect("env-merge-info", _merge_download_state)
-    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
+    # env_version: the download state's shape changed (kind -> (path, existed)).
+    return {
+        "version": "1",
+        "env_version": 2,
+        "parallel_read_safe": True,
+        "parallel_write_safe": True,
+    }

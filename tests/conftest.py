@@ -58,6 +58,10 @@ ROOT = Path(__file__).resolve().parents[1]
 STRICT = ["-n", "-W", "--keep-going"]
 # The book's date, as conf.py and the nox sessions decide it: the last commit's.
 SOURCE_DATE_EPOCH = str(source_date_epoch(ROOT))
+# Tests read build logs as text. Sphinx 9 colours its output whenever CI=true, even into
+# a pipe (sphinx.util.console.terminal_supports_colour), so a log line would start with an
+# escape code; NO_COLOR turns that off for every build and nox run this suite starts.
+os.environ["NO_COLOR"] = "1"
 
 
 def run_sphinx(

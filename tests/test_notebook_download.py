@@ -707,7 +707,9 @@ def test_lab_renders_the_myst_notebooks_without_unknown_directives(
         page = context.new_page()
         try:
             for name in NOTEBOOKS:
-                open_notebook(page, f"{lab}/lab/tree/notebooks/{name}.md")
+                # ?reset: a fresh workspace, so the notebooks opened before are not
+                # restored as hidden tabs whose cells would match the selectors first.
+                open_notebook(page, f"{lab}/lab/tree/notebooks/{name}.md?reset")
                 page.wait_for_timeout(1500)
                 text = rendered_markdown(page)
                 assert "Unknown" not in text, (name, text[:2000])
