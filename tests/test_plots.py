@@ -125,7 +125,9 @@ def test_onset_detail_series(points, theme):
     assert ("stassen2007", "time_to_onset_of_improvement") in keys
     assert ("kishimoto2016", "time_to_peak_effect") in keys
     events = {p.row_id for p in fig.source_points if p.measure.startswith("time_to_")}
-    in_panels = {p.row_id for ax in axes for ln in ax.get_lines() for p in getattr(ln, "kt_points", ())}
+    in_panels = {
+        p.row_id for ax in axes for ln in ax.get_lines() for p in getattr(ln, "kt_points", ())
+    }
     assert not events & in_panels
     (strip,) = [ax for ax in fig.axes if not hasattr(ax, "kt_panel")]
     stassen = next(p for p in fig.source_points if p.measure == "time_to_onset_of_improvement")
@@ -137,6 +139,7 @@ def test_onset_detail_series(points, theme):
         stassen in getattr(ln, "kt_points", ()) and 13 * 24 in ln.get_xdata()
         for ln in strip.get_lines()
     )
+
     # The strip is grey, not the colour of a trial drawn under it.
     def colours(ax):
         return {ln.get_color() for ln in ax.get_lines() if getattr(ln, "kt_points", None)}

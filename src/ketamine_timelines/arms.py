@@ -169,7 +169,6 @@ def between(ax, arm: Arm, panel: TrialPanel, t) -> None:
     if arm.joined or len(arm.rows) < 2:
         return
     a, b = arm.rows[0].timepoint_hours, arm.rows[-1].timepoint_hours
-    lo, hi = ax.get_ylim()
     ax.text(
         (a * b) ** 0.5,
         (min(p.value for p in panel.rows) + max(p.value for p in panel.rows)) / 2,
@@ -182,9 +181,7 @@ def between(ax, arm: Arm, panel: TrialPanel, t) -> None:
     )
 
 
-def end_panel(
-    ax, title: str, ends: Sequence[EndResult], t, rec, refs, *, narrow: bool
-) -> None:
+def end_panel(ax, title: str, ends: Sequence[EndResult], t, rec, refs, *, narrow: bool) -> None:
     """End-of-course results, one row per trial: the comparison arm (open) joined to its
     drug arm(s) (filled), on a 0-100% scale, with the trial and the numbers beside."""
     from .drawing import SMALL, cite, link_group, source_words, wrap
@@ -215,9 +212,7 @@ def end_panel(
         y = top - size + 0.75
         col = colour(t, e.drugs[0][1].drug_class)
         values = [p.value for _, p in e.drugs]
-        (bar,) = ax.plot(
-            [e.control.value, max(values)], [y, y], color=col, linewidth=1.6, zorder=2
-        )
+        (bar,) = ax.plot([e.control.value, max(values)], [y, y], color=col, linewidth=1.6, zorder=2)
         bar.kt_points = e.rows  # type: ignore[attr-defined]
         (c,) = ax.plot(
             [e.control.value],
@@ -263,9 +258,7 @@ def end_panel(
             color=t.text,
         )
         sep = "\n" if len(e.drugs) > 1 else ", "
-        drugs = sep.join(
-            f"{fmt(p.value)}%" + (f" ({name})" if name else "") for name, p in e.drugs
-        )
+        drugs = sep.join(f"{fmt(p.value)}%" + (f" ({name})" if name else "") for name, p in e.drugs)
         ax.annotate(
             drugs,
             (max(values), y),

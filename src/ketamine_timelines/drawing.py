@@ -269,9 +269,7 @@ def legend_below(
     )
 
 
-def figure_title(
-    fig: Figure, text: str, theme: Theme, *, narrow: bool, subtitle: str = ""
-) -> None:
+def figure_title(fig: Figure, text: str, theme: Theme, *, narrow: bool, subtitle: str = "") -> None:
     """The figure's own title line: its takeaway, in words, at the top left; a phone's
     title is a little smaller, so that it stays within three lines. A subtitle (what the
     vertical axis measures, in plain words) stands under it, above the first panel."""
@@ -288,7 +286,9 @@ def figure_title(
         # Under the title, exactly (anchored to its box when drawn); the top panel's
         # heading starts with as many empty lines, so that the layout keeps room for it.
         lines = [
-            line for part in subtitle.split("\n") for line in wrap(part, 54 if narrow else 104).splitlines()
+            line
+            for part in subtitle.split("\n")
+            for line in wrap(part, 54 if narrow else 104).splitlines()
         ]
         # The topmost panel (the leftmost of a row), by where the layout will put it.
         top = max(fig.axes, key=lambda a: (a.get_position().y1, -a.get_position().x0))
@@ -355,16 +355,18 @@ def time_axes_grid(
     n = n_time + (1 if end else 0)
     if narrow:
         heights = ([2.0] if strip else []) + [1.7] * n_time + ([0.62 * end_rows] if end else [])
-        fig = plt.figure(figsize=(NARROW_WIDTH, sum(heights) + 0.75 * n + 1.6),
-                         layout="constrained")
+        fig = plt.figure(
+            figsize=(NARROW_WIDTH, sum(heights) + 0.75 * n + 1.6), layout="constrained"
+        )
         gs = fig.add_gridspec(len(heights), 1, height_ratios=heights)
         cells = [gs[i, 0] for i in range(len(heights))]
         strip_cell = cells.pop(0) if strip else None
     else:
         rows = (n + 1) // 2
         heights = ([1.75] if strip else []) + [2.3] * rows
-        fig = plt.figure(figsize=(WIDE_WIDTH, sum(heights) + 0.6 * rows + 1.3),
-                         layout="constrained")
+        fig = plt.figure(
+            figsize=(WIDE_WIDTH, sum(heights) + 0.6 * rows + 1.3), layout="constrained"
+        )
         gs = fig.add_gridspec(len(heights), 2, height_ratios=heights)
         start = 1 if strip else 0
         cells = [gs[start + i // 2, i % 2] for i in range(n)]

@@ -15,10 +15,10 @@ and the data table come from :class:`OnsetHeadline`.
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import re
 
 from .computed import (
     PARTLY_WORDS,
@@ -46,9 +46,7 @@ NO_DATA = "no data"
 MARGIN = 1.35
 #: Under the panels: each panel has its own comparison group (a cold reader compared
 #: heights across panels).
-ACROSS = (
-    "Each panel has its own comparison group, so do not compare heights between panels."
-)
+ACROSS = "Each panel has its own comparison group, so do not compare heights between panels."
 
 
 def dashed(label: str) -> str:
@@ -144,7 +142,7 @@ class Panel:
         out: list[tuple[Gap | None, Gap | None]] = []
         if merged and merged[0][0] / MARGIN > XLIM[0] * 1.2:
             out.append((None, gaps[merged[0][0]]))
-        for (_, a), (b, _) in zip(merged, merged[1:], strict=False):
+        for (_, a), (b, _) in itertools.pairwise(merged):
             if b / a > MARGIN**2 * 1.2:
                 out.append((gaps[a], gaps[b]))
         if merged and merged[-1][1] * MARGIN < XLIM[1] / 1.2:
@@ -194,8 +192,10 @@ class OnsetHeadline:
                 gaps = self.panel("masked").comparisons[0].gaps
                 gone = next((g for g in gaps if g.value <= 0), None)
                 if gone is not None:
-                    text += f" ({gone.label} in a masked trial)" if end else (
-                        f", gone by {gone.label} in a masked trial"
+                    text += (
+                        f" ({gone.label} in a masked trial)"
+                        if end
+                        else (f", gone by {gone.label} in a masked trial")
                     )
             parts.append(text)
         grew = [
@@ -342,8 +342,6 @@ class OnsetHeadline:
 
 
 def _numbers_in(text: str) -> list[float]:
-    import re
-
     return [float(m) for m in re.findall(r"\d+(?:\.\d+)?", text)]
 
 
@@ -385,9 +383,7 @@ def onset_headline(points: Sequence[Point]) -> OnsetHeadline:
         if gaps:
             d = gaps[0].rows[0]
             comps.append(
-                Comparison(
-                    versus, _who([d], d.n), "ketamine_iv", gaps, marker, False, explain
-                )
+                Comparison(versus, _who([d], d.n), "ketamine_iv", gaps, marker, False, explain)
             )
     times = select(
         points,
@@ -410,8 +406,7 @@ def onset_headline(points: Sequence[Point]) -> OnsetHeadline:
                 "IV ketamine (a drip into a vein), pooled trials, "
                 f"{after_words(comps[0].gaps[0].rows[0])}: "
                 + ", and ".join(
-                    c.versus.split(",")[0] + (f" ({c.explain})" if c.explain else "")
-                    for c in comps
+                    c.versus.split(",")[0] + (f" ({c.explain})" if c.explain else "") for c in comps
                 ),
                 "IV ketamine, pooled",
                 tuple(comps),
@@ -483,6 +478,7 @@ def onset_headline(points: Sequence[Point]) -> OnsetHeadline:
 
 TICKS = ((1.0, "1 hour"), (24.0, "1 day"), (WEEK, "1 week"), (4 * WEEK, "4 weeks"))
 MINOR = (2, 4, 8, 12, 48, 72, 120, 2 * WEEK, 3 * WEEK, 6 * WEEK)
+
 
 def _ylim(panel: Panel, narrow: bool) -> tuple[float, float]:
     vals = panel.values
@@ -657,9 +653,7 @@ def _comparison(ax, c: Comparison, panel: Panel, t, rec, refs, narrow: bool) -> 
         left = i == 0
         width = 17 if narrow else 34
         who = f"({c.who})" if left else f"({c.who.replace(' trials', ' separate trials', 1)})"
-        words = wrap(f"{signed(g.value)} {c.versus.split(',')[0]}", width) + "\n" + wrap(
-            who, width
-        )
+        words = wrap(f"{signed(g.value)} {c.versus.split(',')[0]}", width) + "\n" + wrap(who, width)
         ax.annotate(
             words,
             (g.hours, g.value),
@@ -737,8 +731,10 @@ def _no_data(ax, panel: Panel, t, narrow: bool) -> None:
 def _strip_title(panel: Panel) -> str:
     row = panel.events[0].row
     who = ", ".join(x for x in (_trials(row), f"{row.n} people" if row.n else "") if x)
-    return "Another pooled analysis" + (f" ({who})" if who else "") + (
-        ": when IV ketamine was ahead of placebo"
+    return (
+        "Another pooled analysis"
+        + (f" ({who})" if who else "")
+        + (": when IV ketamine was ahead of placebo")
     )
 
 
@@ -782,8 +778,10 @@ def _events(ax, panel: Panel, t, rec, refs, narrow: bool) -> None:
     if end is not None:
         words = f"gone by {dashed(end.row.timepoint_label)}"
         if c > b:
-            words += "\n(pale: the paper\ngives a range)" if narrow else (
-                "\n(pale: the paper gives a range)"
+            words += (
+                "\n(pale: the paper\ngives a range)"
+                if narrow
+                else ("\n(pale: the paper gives a range)")
             )
         ax.text(c, y - 0.2, words, ha="right", **text)
     row = start.row

@@ -42,7 +42,10 @@ class SingleDose:
     def rows(self) -> tuple[Point, ...]:
         return tuple(
             dict.fromkeys(
-                [*(p for tp in self.panels for p in tp.rows), *(p for e in self.ends for p in e.rows)]
+                [
+                    *(p for tp in self.panels for p in tp.rows),
+                    *(p for e in self.ends for p in e.rows),
+                ]
             )
         )
 
@@ -69,9 +72,7 @@ class SingleDose:
         highest within the first day after its dose; each trial's drug arm ended ahead."""
         parts = []
         drugs = [a for tp in self.panels for a in tp.arms if a.drug]
-        if drugs and all(
-            max(a.rows, key=lambda p: p.value).timepoint_hours <= 24 for a in drugs
-        ):
+        if drugs and all(max(a.rows, key=lambda p: p.value).timepoint_hours <= 24 for a in drugs):
             parts.append("After one dose, every drug arm responded most within a day")
         if self.ends and all(e.ahead for e in self.ends):
             parts.append("after repeated doses, every drug arm ended ahead of its comparison")
@@ -112,9 +113,7 @@ class SingleDose:
         )
         ends = ""
         if self.ends:
-            ends = (
-                f" Panel {n}, {self.end_title}: " + "; ".join(e.words() for e in self.ends) + "."
-            )
+            ends = f" Panel {n}, {self.end_title}: " + "; ".join(e.words() for e in self.ends) + "."
         return (
             f"{number_word(n)} panels of response rates (percent of patients whose "
             "depression score fell by at least half). The first "

@@ -96,11 +96,7 @@ class TreatmentDay:
             s.append(
                 f"With esketamine, blood pressure rose to a peak {label.peak_words} "
                 f"after a dose and the rise lasted about {label.end_words}"
-                + (
-                    f", and side effects such as dissociation had {trial.passed}"
-                    if trial
-                    else ""
-                )
+                + (f", and side effects such as dissociation had {trial.passed}" if trial else "")
                 + "."
             )
         if clinic:
@@ -187,8 +183,7 @@ def treatment_day(points: Sequence[Point]) -> TreatmentDay:
                 last[0].event_hours()[0],
                 peak[0].event_hours()[0],
                 (peak[0], last[0], *rise),
-                ("about " if peak[0].timepoint_label.startswith("about") else "")
-                + _words(peak[0]),
+                ("about " if peak[0].timepoint_label.startswith("about") else "") + _words(peak[0]),
                 _words(last[0]),
                 how_sure="about" if last[0].timepoint_label.startswith("about") else "",
                 size=_rise(rise) if rise else "size of the rise not in this book\u2019s data",
@@ -302,8 +297,16 @@ def draw(data: TreatmentDay, theme: str = "light", *, refs=None, narrow: bool = 
             col = colour(t, sp.drug_class)
             lines = len(heading.splitlines())
             y = y0 - lines - 0.9  # the mark, under its heading
-            ax.text(0, y0 - 0.2, heading, ha="left", va="top", fontsize=SMALL + 0.5,
-                    color=t.text, linespacing=1.15)
+            ax.text(
+                0,
+                y0 - 0.2,
+                heading,
+                ha="left",
+                va="top",
+                fontsize=SMALL + 0.5,
+                color=t.text,
+                linespacing=1.15,
+            )
             xs, ys = [], []
             if sp.end is not None:
                 (bar,) = ax.plot(
@@ -326,7 +329,11 @@ def draw(data: TreatmentDay, theme: str = "light", *, refs=None, narrow: bool = 
                 # words, never a bar that could read as "lasts longer".
                 stub = sp.peak + 0.45
                 (dots,) = ax.plot(
-                    [sp.peak, stub], [y, y], color=col, linewidth=1.6, linestyle=(0, (1, 2.5)),
+                    [sp.peak, stub],
+                    [y, y],
+                    color=col,
+                    linewidth=1.6,
+                    linestyle=(0, (1, 2.5)),
                     zorder=2,
                 )
                 dots.kt_reference = True  # type: ignore[attr-defined]
