@@ -137,21 +137,18 @@ def time_panel(ax, panel: TrialPanel, t, rec, refs, *, narrow: bool, ylim: float
         link_group(ax, xs, ys, a.rows, refs, title, join=a.joined)
         rec.add(a.rows)
         ends.append((a, xs[-1], ys[-1]))
-    # Names at the last points, pushed apart to at least one line of text.
-    ax_height_pt = ax.get_position().height * ax.figure.get_figheight() * 72
-    gap = SMALL * 1.3 * ylim / max(ax_height_pt, 1.0)
-    placed: list[float] = []
-    for a, x, y in sorted(ends, key=lambda e: e[2]):
-        at = y
-        for other in placed:
-            if abs(at - other) < gap:
-                at = other + gap
-        placed.append(at)
+    # Names at the last points, pushed apart to at least one line of text. The layout
+    # has not run yet: the panel will be about 0.6 of its grid cell's height (headings,
+    # tick labels), so a line of text is this many units of the vertical axis.
+    ax_height_pt = ax.get_position().height * ax.figure.get_figheight() * 72 * 0.6
+    gap = SMALL * 1.25 * ylim / max(ax_height_pt, 1.0)
+    ends.sort(key=lambda e: e[2])
+    for (a, x, y), at in zip(ends, spread([y for _, _, y in ends], gap), strict=True):
         ax.annotate(
             a.label,
             (x, y),
-            xytext=(7, (at - y) / ylim * ax_height_pt),
-            textcoords="offset points",
+            xytext=(7, at),
+            textcoords=("offset points", "data"),
             ha="left",
             va="center",
             fontsize=SMALL,
@@ -159,6 +156,24 @@ def time_panel(ax, panel: TrialPanel, t, rec, refs, *, narrow: bool, ylim: float
             fontweight="bold" if a.drug else "normal",
             annotation_clip=False,
         )
+
+
+def spread(ys: Sequence[float], gap: float) -> list[float]:
+    """Label heights for points at ``ys`` (ascending): in the same order, at least ``gap``
+    apart, each group of crowded labels centred on its points, none below half a gap."""
+    groups: list[list[float]] = []  # [mean of the points, number of labels]
+    for y in ys:
+        groups.append([y, 1])
+        while len(groups) > 1:
+            (m1, n1), (m2, n2) = groups[-2], groups[-1]
+            if (m2 - (n2 - 1) * gap / 2) - (m1 + (n1 - 1) * gap / 2) >= gap:
+                break
+            groups[-2:] = [[(m1 * n1 + m2 * n2) / (n1 + n2), n1 + n2]]
+    out: list[float] = []
+    for mean, n in groups:
+        start = max(mean - (n - 1) * gap / 2, out[-1] + gap if out else gap / 2)
+        out += [start + i * gap for i in range(int(n))]
+    return out
 
 
 def between(ax, arm: Arm, panel: TrialPanel, t) -> None:
