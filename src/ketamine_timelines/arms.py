@@ -77,7 +77,7 @@ class EndResult:
         drugs = ", ".join(
             f"{fmt(p.value)}%" + (f" ({name})" if name else "") for name, p in self.drugs
         )
-        return f"{self.trial}, {self.what}: {drugs} vs {fmt(self.control.value)}%"
+        return f"{self.row or f'{self.trial}, {self.what}'}: {drugs} vs {fmt(self.control.value)}%"
 
 
 #: What the marks mean, in the key under the title (DejaVu Sans draws the two circles).

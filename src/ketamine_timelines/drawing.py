@@ -367,17 +367,20 @@ def time_axes_grid(
         fig = plt.figure(
             figsize=(WIDE_WIDTH, sum(heights) + 0.6 * rows + 1.3), layout="constrained"
         )
-        gs = fig.add_gridspec(len(heights), 2, height_ratios=heights)
-        start = 1 if strip else 0
-        cells = [gs[start + i // 2, i % 2] for i in range(n)]
-        strip_cell = gs[0, :] if strip else None
+        # The strip has a row of its own and the panels a grid nested under it: a strip
+        # spanning both columns of the panels' grid gave the layout last-bit float
+        # differences from run to run, and so SVG clip ids that changed.
+        outer = fig.add_gridspec(
+            2 if strip else 1, 1, height_ratios=[heights[0], sum(heights[1:])] if strip else None
+        )
+        gs = outer[-1].subgridspec(rows, 2)
+        cells = [gs[i // 2, i % 2] for i in range(n)]
+        strip_cell = outer[0] if strip else None
     axes = [fig.add_subplot(cells[i]) for i in range(n_time)]
     end_ax = fig.add_subplot(cells[n_time]) if end else None
     # Small panels: tick labels on two lines, so that "1 week" and "4 weeks" both fit.
     labels = [lab.replace(" ", "\n") for _, lab in ticks]
     for ax in axes:
-        if ax is not axes[0]:
-            ax.sharex(axes[0])
         ax.set_xscale("log")
         ax.set_xlim(*xlim)
         ax.xaxis.set_major_locator(FixedLocator([h for h, _ in ticks]))

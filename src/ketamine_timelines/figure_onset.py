@@ -304,7 +304,7 @@ class OnsetHeadline:
                     out.append(
                         DataRow(
                             what=f"{panel.short} {c.versus}",
-                            when=g.label,
+                            when=when(g),
                             number=f"{signed(g.value)} per 100{parts}",
                             people=people,
                             study_key=g.rows[0].study_key,

@@ -166,7 +166,7 @@ class OnsetDetail:
         out = [
             DataRow(
                 f"{tp.title}: {a.label}",
-                p.timepoint_label,
+                after_words(p).removeprefix("at "),
                 f"{fmt(p.value)}% responded",
                 str(p.n or "not stated"),
                 p.study_key,
@@ -182,7 +182,7 @@ class OnsetDetail:
                 out.append(
                     DataRow(
                         f"{e.trial}: {e.what}" + (f" ({name})" if name else ""),
-                        p.timepoint_label,
+                        after_words(p).removeprefix("at "),
                         f"{fmt(p.value)}% responded",
                         str(p.n or "not stated"),
                         p.study_key,

@@ -127,7 +127,7 @@ class SingleDose:
         out = [
             DataRow(
                 f"{tp.title}: {a.label}",
-                p.timepoint_label,
+                after_words(p).removeprefix("at "),
                 f"{fmt(p.value)}% responded",
                 str(p.n or "not stated"),
                 p.study_key,
@@ -143,7 +143,7 @@ class SingleDose:
                 out.append(
                     DataRow(
                         f"{e.trial}: {e.what}" + (f" ({name})" if name else ""),
-                        p.timepoint_label,
+                        after_words(p).removeprefix("at "),
                         f"{fmt(p.value)}% responded",
                         str(p.n or "not stated"),
                         p.study_key,

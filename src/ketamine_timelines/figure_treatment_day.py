@@ -26,7 +26,7 @@ XMAX_HOURS = 6.0
 #: The panel, as the alt text names it.
 PANEL = f"a timeline of the first {XMAX_HOURS:g} hours after a dose"
 NOT_DRAWN = (
-    "Not shown: when SSRIs\u2019 side effects come and go (no source here gives their "
+    "Not shown: when SSRIs' side effects come and go (no source here gives their "
     "timing), and the harms of repeated or heavy use."
 )
 #: A number and its unit never part at a line break.
