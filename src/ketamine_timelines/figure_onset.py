@@ -400,11 +400,16 @@ def onset_headline(points: Sequence[Point]) -> OnsetHeadline:
         for p in sorted(times, key=lambda p: p.timepoint_hours)
     )
     if comps:
+        # How sure: the review's own rating, on the figure (a cold reader saw no sign of
+        # uncertainty anywhere).
+        sure = certainty(r for c in comps for r in c.rows)
         panels.append(
             Panel(
                 "ketamine",
-                "IV ketamine (a drip into a vein), pooled trials, "
-                f"{after_words(comps[0].gaps[0].rows[0])}: "
+                "IV ketamine (a drip into a vein), pooled trials "
+                f"{after_words(comps[0].gaps[0].rows[0])}"
+                + (f" (evidence rated {sure} certainty)" if sure else "")
+                + ": "
                 + ", and ".join(
                     c.versus.split(",")[0] + (f" ({c.explain})" if c.explain else "") for c in comps
                 ),
