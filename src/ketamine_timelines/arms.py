@@ -55,6 +55,15 @@ class TrialPanel:
         )
 
 
+def end_lines(title: str, ends: Sequence[EndResult], *, narrow: bool) -> float:
+    """Lines of text the end-of-course panel holds: its heading, and each row's words
+    and its marks (the layout sizes the panel by them)."""
+    from .drawing import wrap
+
+    rows = sum(len(wrap(e.row or f"{e.trial}: {e.what}", 48).splitlines()) + 1.6 for e in ends)
+    return len(wrap(title, 44 if narrow else 40).splitlines()) + rows
+
+
 @dataclass(frozen=True)
 class EndResult:
     """One trial's result at the end of a course: its comparison arm and drug arm(s)."""

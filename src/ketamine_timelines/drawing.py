@@ -343,18 +343,20 @@ def time_axes_grid(
     xlim: tuple[float, float],
     ticks: Sequence[tuple[float, str]],
     strip: bool = False,
-    end_rows: int = 4,
+    end_lines: float = 12.0,
 ) -> tuple[Figure, list[Axes], Axes | None] | tuple[Figure, list[Axes], Axes | None, Axes]:
     """A figure of small panels: ``n_time`` panels on one logarithmic time axis (each with
     its own tick labels, so that each reads on its own), then, with ``end``, a panel for
-    end-of-course results; with ``strip``, a strip above all of them. Two columns on a
+    end-of-course results, tall enough for ``end_lines`` lines of text (its heading, its
+    rows' words and marks); with ``strip``, a strip above all of them. Two columns on a
     laptop, one on a phone."""
     import matplotlib.pyplot as plt
     from matplotlib.ticker import FixedFormatter, FixedLocator, NullFormatter
 
     n = n_time + (1 if end else 0)
     if narrow:
-        heights = ([2.0] if strip else []) + [1.7] * n_time + ([0.62 * end_rows] if end else [])
+        end_h = 0.19 * end_lines + 0.55
+        heights = ([2.0] if strip else []) + [1.7] * n_time + ([end_h] if end else [])
         fig = plt.figure(
             figsize=(NARROW_WIDTH, sum(heights) + 0.75 * n + 1.6), layout="constrained"
         )
@@ -364,8 +366,10 @@ def time_axes_grid(
     else:
         rows = (n + 1) // 2
         heights = ([1.75] if strip else []) + [2.3] * rows
+        if end:  # the end panel's row: as tall as its words need
+            heights[-1] = max(heights[-1], 0.17 * end_lines + 0.55)
         fig = plt.figure(
-            figsize=(WIDE_WIDTH, sum(heights) + 0.6 * rows + 1.3), layout="constrained"
+            figsize=(WIDE_WIDTH, sum(heights) + 0.3 * rows + 1.3), layout="constrained"
         )
         # The strip has a row of its own and the panels a grid nested under it: a strip
         # spanning both columns of the panels' grid gave the layout last-bit float

@@ -315,7 +315,7 @@ def plot_onset(points: Sequence[Point], theme: str = "light", *, refs=None, narr
 
 
 def draw(data: OnsetDetail, theme: str = "light", *, refs=None, narrow: bool = False):
-    from .arms import KEY, between, end_panel, time_panel
+    from .arms import KEY, between, end_lines, end_panel, time_panel
     from .drawing import Recorder, figure_title, finish, refs_or_bib, time_axes_grid
     from .style import themed
 
@@ -329,7 +329,7 @@ def draw(data: OnsetDetail, theme: str = "light", *, refs=None, narrow: bool = F
             xlim=(XMIN, XMAX),
             ticks=TICKS,
             strip=True,
-            end_rows=len(data.ends),
+            end_lines=end_lines(f"{END_PANEL} ({TRANSFORM_WHAT})", data.ends, narrow=narrow),
         )
         fig.kt_data = data  # type: ignore[attr-defined]
         top = max(p.value for tp in data.panels for p in tp.rows)

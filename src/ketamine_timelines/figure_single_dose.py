@@ -54,7 +54,7 @@ class SingleDose:
         """The end-of-course panel's heading; what the TRANSFORM trials compared is said
         here once, not on every row."""
         if any(e.what.startswith(TRANSFORM_WHAT) for e in self.ends):
-            return f"{END_PANEL}. TRANSFORM trials: {TRANSFORM_WHAT}"
+            return f"{END_PANEL}; TRANSFORM: {TRANSFORM_WHAT}"
         return END_PANEL
 
     @property
@@ -253,7 +253,7 @@ def plot_single_dose_course(
 
 
 def draw(data: SingleDose, theme: str = "light", *, refs=None, narrow: bool = False):
-    from .arms import KEY, end_panel, time_panel
+    from .arms import KEY, end_lines, end_panel, time_panel
     from .drawing import Recorder, figure_title, finish, refs_or_bib, time_axes_grid
 
     refs = refs_or_bib(refs)
@@ -267,7 +267,7 @@ def draw(data: SingleDose, theme: str = "light", *, refs=None, narrow: bool = Fa
             narrow=narrow,
             xlim=(XMIN, XMAX),
             ticks=TICKS,
-            end_rows=len(data.ends),
+            end_lines=end_lines(data.end_title, data.ends, narrow=narrow),
         )
         fig.kt_data = data  # type: ignore[attr-defined]
         # One scale for every panel, so that heights compare within the figure.

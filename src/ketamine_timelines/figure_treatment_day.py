@@ -327,13 +327,13 @@ def draw(data: TreatmentDay, theme: str = "light", *, refs=None, narrow: bool = 
             elif sp.peak is not None:
                 # The source reports the peak only: a short dotted stub after it, and
                 # words, never a bar that could read as "lasts longer".
-                stub = sp.peak + 0.45
+                stub = sp.peak + 0.8
                 (dots,) = ax.plot(
                     [sp.peak, stub],
                     [y, y],
                     color=col,
-                    linewidth=1.6,
-                    linestyle=(0, (1, 2.5)),
+                    linewidth=2,
+                    linestyle=(0, (1, 1.8)),
                     zorder=2,
                 )
                 dots.kt_reference = True  # type: ignore[attr-defined]
