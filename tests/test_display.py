@@ -124,7 +124,7 @@ def test_html_ids_unique_and_references_resolve(bundle):
 def test_text_stays_text(bundle):
     # svg.fonttype 'none': labels are <text>, not glyph paths.
     assert "<text" in bundle["text/html"]
-    assert "1 hour" in bundle["text/html"]
+    assert "Time after the first dose" in bundle["text/html"]
 
 
 @pytest.mark.parametrize("plot", [plot_onset, plot_single_dose_course, plot_treatment_day])

@@ -19,6 +19,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from ketamine_timelines import load_points
+from ketamine_timelines.computed import PARTLY_WORDS
 from ketamine_timelines.display import render
 from ketamine_timelines.drawing import HIT_PT
 from ketamine_timelines.figure_onset import onset_headline, plot_onset_headline
@@ -97,10 +98,34 @@ def test_headline_panels_by_weight_of_evidence(points, narrow):
     sizes = {ln.get_markersize() for k, v in drawn.items() if k != small for ln in v}
     assert len(sizes) == 1, sizes
     texts = " ".join(t.get_text().replace("\n", " ") for t in fig.findobj(matplotlib.text.Text))
-    for needle in ("midazolam", "hidden under anaesthesia", "not measured", "before week 1"):
+    for needle in (
+        "midazolam (a sedative that people can feel)",
+        "hidden under anaesthesia",
+        "Esketamine spray (a form of ketamine) + new antidepressant vs placebo spray",
+        "do not compare heights between panels",  # each panel has its own comparison
+        "Time after the first dose",
+        "at 24 h (day 2)",  # TRANSFORM's day 2 is 24 h after the first dose
+    ):
         assert needle in texts, needle
     assert " AD" not in texts and "new AD" not in texts, "abbreviations are spelled out"
+    assert "secondary summary" not in texts, "plain words for where a number was read"
     assert fig._suptitle.get_text().replace("\n", " ") == data.title()
+    # The takeaway includes that the pooled lead, too, was gone by days 10-12.
+    assert "gone by days 10\u201312" in data.title()
+    # Within three lines on a phone, two on a laptop.
+    assert len(fig._suptitle.get_text().splitlines()) <= (3 if narrow else 2)
+    # "No data" wherever a panel has no number, the same way in every panel: hatched.
+    for ax in fig.axes:
+        if not hasattr(ax, "kt_panel"):
+            continue
+        panel = next(p for p in data.panels if p.title == ax.kt_panel)
+        hatched = [a for a in ax.patches if a.get_hatch() and getattr(a, "kt_reference", 0)]
+        assert len(hatched) == len(panel.no_data) > 0, ax.kt_panel
+        assert "no data" in [t.get_text() for t in ax.texts], ax.kt_panel
+    # The 4-week tick, on a phone too (its labels stand on two lines).
+    fig.canvas.draw()
+    ticks = [t.get_text().replace("\n", " ") for t in fig.axes[-1].get_xticklabels()]
+    assert ticks == ["1 hour", "1 day", "1 week", "4 weeks"], ticks
     # Every text of the figure is at least the minimum size (10 CSS px on a phone).
     sizes = [t.get_fontsize() for t in fig.findobj(matplotlib.text.Text) if t.get_text()]
     assert min(sizes) >= MIN_FONT_PT
@@ -160,7 +185,7 @@ def test_caption_states_the_review_corrections(points):
     assert "7.9" in cap and "13.5" in cap and "day 2" in cap and "day 28" in cap
     assert "midazolam" in cap and "20.6" in cap  # N6: the active-placebo comparison
     assert "hid ketamine under anaesthesia" in cap  # N6: the masked trial
-    assert "read in a secondary summary" in cap  # N5: the SSRI numbers' source
+    assert PARTLY_WORDS in cap  # N5: the SSRI numbers' source, in plain words
     assert "their first measurement" in cap  # the SSRI line starts where measuring did
     assert "45 people" not in cap and "small esketamine trial" not in cap  # N3
     assert "not a head-to-head" in cap
@@ -237,13 +262,15 @@ def test_detail_counts_the_studies_it_draws(points):
 
 
 def test_open_markers_are_explained_only_where_drawn(points):
-    """Review m12: no figure tells readers about open markers it does not draw."""
+    """Review m12: no figure tells readers about open markers for numbers read in a
+    summary article unless it draws one (the notebook figures' open markers are
+    comparison arms, and their key says so)."""
     for name, spec in FIGURES.items():
         data = spec.data(points)
         fig = spec.draw(data, "light")
-        texts = " ".join(t.get_text() for t in fig.findobj(matplotlib.text.Text))
+        texts = " ".join(t.get_text().replace("\n", " ") for t in fig.findobj(matplotlib.text.Text))
         partly = any(p.is_partly for p in data.rows)
-        assert ("open marker" in texts) == partly, name
+        assert (PARTLY_WORDS in texts) == partly, name
         plt.close(fig)
 
 
@@ -271,16 +298,41 @@ def test_hit_areas_are_a_phone_tap_target(points):
 # ---------------------------------------------------------------- treatment day
 
 
-def test_treatment_day_compares_harms_with_harms(points):
+@pytest.mark.parametrize("narrow", [False, True])
+def test_treatment_day_compares_harms_with_harms(points, narrow):
     data = treatment_day(points)
     bp = next(s for s in data.spans if s.rows[0].study_key == "fda_spravato_label")
     assert bp.peak == pytest.approx(40 / 60, abs=1e-3) and bp.end == 4
     assert all(s.drug_class != "ssri_snri" for s in data.spans), "no benefit bar (N14)"
-    fig = plot_treatment_day(points, "light")
-    texts = " ".join(t.get_text() for t in fig.findobj(matplotlib.text.Text))
-    for needle in ("bar: from the dose", "diamond: its peak", "hatched: not reported"):
-        assert needle in texts, "every mark is explained"
-    assert "not reported after the peak" in texts and "Not drawn: side effects of SSRIs" in texts
+    fig = plot_treatment_day(points, "light", narrow=narrow)
+    texts = [t.get_text() for t in fig.findobj(matplotlib.text.Text)]
+    joined = " ".join(t.replace("\n", " ") for t in texts)
+    # The key names the colours drawn (a cold reader guessed them); every mark is named.
+    for needle in (
+        "Esketamine (nasal spray)",
+        "IV ketamine (a drip)",
+        "diamond: the peak",
+        "not reported after the peak",
+        "peak time not reported",  # the dissociation row has no diamond, and says why
+        "generally passed by 1.5 hours",  # the source's own hedge
+        "size of the rise not in this book\u2019s data",  # like for like, or say so
+        "Not shown: when SSRIs",
+    ):
+        assert needle in joined.replace("\u00a0", " "), needle
+    for source in ("prescribing label", "TRANSFORM-2", "clinic records"):
+        assert source not in joined, "sources in plain words"
+    # "Not reported" is never a bar: a short dotted stub, under an hour, no hatching.
+    ax = fig.axes[0]
+    assert not [a for a in ax.patches if a.get_hatch()]
+    stubs = [ln for ln in ax.get_lines() if ln.get_linestyle() not in ("-", "None")]
+    assert stubs and all(max(ln.get_xdata()) - min(ln.get_xdata()) < 1 for ln in stubs)
+    assert max(ln.get_linewidth() for ln in stubs) < 3
+    # A number never parts from its unit at a line break.
+    assert any("+16\u00a0mmHg" in t for t in texts)
+    assert not any(re.search(r"\d\n(mmHg|systolic|hours|minutes)", t) for t in texts)
+    # The note under the figure never leaves one word alone on its last line.
+    note = next(t for t in texts if t.startswith("Not shown"))
+    assert len(note.splitlines()[-1]) >= 12, note
     assert all(ln.get_marker() != "v" for ax in fig.axes for ln in ax.get_lines())
     plt.close(fig)
 

@@ -16,8 +16,9 @@ from .data import Point
 
 #: What an open marker means, in the words of the legend, tooltips and data tables. Among
 #: the rows the figures draw, only rows read in a secondary summary are `partly`
-#: (data/README.md, "Verified"); a figure says so only when it draws one.
-PARTLY_WORDS = "read in a secondary summary"
+#: (data/README.md, "Verified"); a figure says so only when it draws one. Plain words: a
+#: cold reader did not know what "a secondary summary" was.
+PARTLY_WORDS = "read in a summary article, not in the paper itself"
 
 #: Number words for panel counts in alt text.
 _WORDS = {1: "One", 2: "Two", 3: "Three", 4: "Four", 5: "Five", 6: "Six"}
@@ -90,6 +91,40 @@ def time_words(p: Point) -> str:
     """'on day 2', 'at week 1', 'at 24 h': the source's own time label with a preposition."""
     label = p.timepoint_label
     return f"on {label}" if label.startswith("day") else f"at {label}"
+
+
+_DAY = re.compile(r"day (\d+)\b")
+
+
+def elapsed(hours: float) -> str:
+    """A time after the first dose in the units a reader uses: '40 min', '24 h', '14 days',
+    '6 weeks' (whole weeks from 4 weeks on)."""
+    if hours < 1:
+        return f"{hours * 60:g} min"
+    if hours < 48:
+        return f"{hours:g} h"
+    if hours >= 672 and hours % 168 == 0:
+        return f"{hours / 168:g} weeks"
+    days = hours / 24
+    return f"{days:g} day" + ("" if days == 1 else "s")
+
+
+def after_words(p: Point) -> str:
+    """When, as time after the first dose, so that every series on one time axis reads
+    alike: 'at 24 h', 'at 14 days', 'at 1 week'. Where the source numbers its days from
+    1 (the first dose on day 1), its own label follows, so that TRANSFORM's 'day 2' (24 h)
+    beside another trial's 'day 1' (also 24 h) does not look like an error:
+    'at 24 h (day 2)', 'at 27 days (day 28)'."""
+    h = p.timepoint_hours
+    if "week" in p.timepoint_label:
+        weeks = h / 168
+        words = f"{weeks:g} week" + ("" if weeks == 1 else "s")
+    else:
+        words = elapsed(h)
+    m = _DAY.match(p.timepoint_label)
+    if m and float(m.group(1)) != h / 24:
+        words += f" (day {m.group(1)})"
+    return f"at {words}"
 
 
 @dataclass(frozen=True)

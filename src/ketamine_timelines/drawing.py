@@ -30,9 +30,10 @@ from .bib import Reference, load_bib
 from .computed import PARTLY_WORDS, fmt
 from .data import Point
 from .legend import summarise
-from .style import LINESTYLES, MARKERS, MIN_FONT_PT, Theme, colour
+from .style import LINESTYLES, MARKERS, MIN_FONT_PT, NARROW_WIDTH_IN, WIDE_WIDTH_IN, Theme, colour
 
 SMALL = MIN_FONT_PT
+NARROW_WIDTH, WIDE_WIDTH = NARROW_WIDTH_IN, WIDE_WIDTH_IN
 Refs = Mapping[str, Reference]
 
 #: Diameter of a link's invisible hit area, in points: 24 pt is 27.8 CSS px in the phone
@@ -268,14 +269,134 @@ def legend_below(
     )
 
 
-def figure_title(fig: Figure, text: str, theme: Theme, *, narrow: bool) -> None:
-    """The figure's own title line: its takeaway, in words, at the top left."""
+def figure_title(fig: Figure, text: str, theme: Theme, *, narrow: bool, subtitle: str = "") -> None:
+    """The figure's own title line: its takeaway, in words, at the top left; a phone's
+    title is a little smaller, so that it stays within three lines. A subtitle (what the
+    vertical axis measures, in plain words) stands under it, above the first panel."""
     fig.suptitle(
-        wrap(text, 42 if narrow else 92),
+        wrap(text, 47 if narrow else 88),
         x=0.01,
         ha="left",
-        fontsize=SMALL + 2,
+        fontsize=SMALL + (1.5 if narrow else 2),
         fontweight="bold",
         color=theme.text,
         linespacing=1.2,
     )
+    if subtitle:
+        # Under the title, exactly (anchored to its box when drawn); the top panel's
+        # heading starts with as many empty lines, so that the layout keeps room for it.
+        lines = [
+            line
+            for part in subtitle.split("\n")
+            for line in wrap(part, 54 if narrow else 104).splitlines()
+        ]
+        # The topmost panel (the leftmost of a row), by where the layout will put it.
+        top = max(fig.axes, key=lambda a: (a.get_position().y1, -a.get_position().x0))
+        heading = next(
+            (x for x in (top.title, top._left_title, top._right_title) if x.get_text()),
+            top._left_title,
+        )
+        heading.set_text("\n" * (len(lines) + 1) + heading.get_text())
+        note = top.annotate(
+            "\n".join(lines),
+            (0.0, 0.0),
+            xycoords=fig._suptitle,
+            xytext=(0, -5),
+            textcoords="offset points",
+            ha="left",
+            va="top",
+            fontsize=SMALL + 0.5,
+            color=theme.text,
+            linespacing=1.15,
+            annotation_clip=False,
+        )
+        note.set_in_layout(False)
+
+
+def note_below(ax: Axes, text: str, theme: Theme, *, narrow: bool, pad: float = -40) -> None:
+    """A note under the bottom panel, below its axis label, in the figure's smallest text;
+    wrapped so that no word stands alone on its last line."""
+    width = 54 if narrow else 104
+    lines = textwrap.wrap(text, width)
+    if len(lines) > 1 and len(lines[-1]) < 12:
+        lines = textwrap.wrap(text, width - 8)
+    note = ax.annotate(
+        "\n".join(lines),
+        (0, 0),
+        xycoords="axes fraction",
+        xytext=(0, pad),
+        textcoords="offset points",
+        fontsize=SMALL,
+        color=theme.text,
+        ha="left",
+        va="top",
+        linespacing=1.15,
+    )
+    note.set_in_layout(True)
+
+
+def time_axes_grid(
+    n_time: int,
+    end: bool,
+    *,
+    narrow: bool,
+    xlim: tuple[float, float],
+    ticks: Sequence[tuple[float, str]],
+    strip: bool = False,
+    end_lines: float = 12.0,
+) -> tuple[Figure, list[Axes], Axes | None] | tuple[Figure, list[Axes], Axes | None, Axes]:
+    """A figure of small panels: ``n_time`` panels on one logarithmic time axis (each with
+    its own tick labels, so that each reads on its own), then, with ``end``, a panel for
+    end-of-course results, tall enough for ``end_lines`` lines of text (its heading, its
+    rows' words and marks); with ``strip``, a strip above all of them. Two columns on a
+    laptop, one on a phone."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FixedFormatter, FixedLocator, NullFormatter
+
+    n = n_time + (1 if end else 0)
+    if narrow:
+        end_h = 0.19 * end_lines + 0.55
+        heights = ([2.0] if strip else []) + [1.7] * n_time + ([end_h] if end else [])
+        fig = plt.figure(
+            figsize=(NARROW_WIDTH, sum(heights) + 0.75 * n + 1.6), layout="constrained"
+        )
+        gs = fig.add_gridspec(len(heights), 1, height_ratios=heights)
+        cells = [gs[i, 0] for i in range(len(heights))]
+        strip_cell = cells.pop(0) if strip else None
+    else:
+        rows = (n + 1) // 2
+        heights = ([1.75] if strip else []) + [2.3] * rows
+        if end:  # the end panel's row: as tall as its words need
+            heights[-1] = max(heights[-1], 0.17 * end_lines + 0.55)
+        fig = plt.figure(
+            figsize=(WIDE_WIDTH, sum(heights) + 0.3 * rows + 1.3), layout="constrained"
+        )
+        # The strip has a row of its own and the panels a grid nested under it: a strip
+        # spanning both columns of the panels' grid gave the layout last-bit float
+        # differences from run to run, and so SVG clip ids that changed.
+        outer = fig.add_gridspec(
+            2 if strip else 1, 1, height_ratios=[heights[0], sum(heights[1:])] if strip else None
+        )
+        gs = outer[-1].subgridspec(rows, 2)
+        cells = [gs[i // 2, i % 2] for i in range(n)]
+        strip_cell = outer[0] if strip else None
+    axes = [fig.add_subplot(cells[i]) for i in range(n_time)]
+    end_ax = fig.add_subplot(cells[n_time]) if end else None
+    # Small panels: tick labels on two lines, so that "1 week" and "4 weeks" both fit.
+    labels = [lab.replace(" ", "\n") for _, lab in ticks]
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_xlim(*xlim)
+        ax.xaxis.set_major_locator(FixedLocator([h for h, _ in ticks]))
+        ax.xaxis.set_major_formatter(FixedFormatter(labels))
+        ax.xaxis.set_minor_locator(FixedLocator([2, 4, 8, 12, 48, 72, 120, 336, 504]))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.tick_params(axis="x", labelbottom=True)
+        ax.set_xlabel("Time after the first dose", fontsize=SMALL)
+    if strip_cell is not None:
+        strip_ax = fig.add_subplot(strip_cell)
+        strip_ax.set_xscale("log")
+        strip_ax.set_xlim(*xlim)
+        strip_ax.tick_params(axis="x", which="both", labelbottom=False, length=0)
+        return fig, axes, end_ax, strip_ax
+    return fig, axes, end_ax

@@ -6,13 +6,17 @@ people, drug arm minus comparison arm): pooled IV ketamine trials against placeb
 against midazolam (an active placebo), with when the pooled lead starts and ends; the one
 trial that hid ketamine under anaesthesia, drawn thin because it is small; esketamine with
 a newly started antidepressant against that antidepressant alone (the large TRANSFORM
-trials); SSRIs against placebo, with the weeks before their first measurement shaded.
-Every mark, the title line, the caption, the alt text and the data table come from
-:class:`OnsetHeadline`.
+trials); SSRIs against placebo. Wherever a panel has no number (before a series' first
+measurement, between two single results, after its last) the time is hatched and says
+"no data", so a blank is never read as "measured, and no difference". Every value label
+gives its time after the first dose. Every mark, the title line, the caption, the alt text
+and the data table come from :class:`OnsetHeadline`.
 """
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,18 +24,39 @@ from .computed import (
     PARTLY_WORDS,
     DataRow,
     Gap,
+    after_words,
     certainty,
     fmt,
     number_word,
     pair_gaps,
     row_numbers,
     signed,
-    time_words,
     trial_count,
 )
 from .data import Point, select
 from .studies import STUDIES
 from .timeaxis import WEEK
+
+#: The time axis: 30 minutes (the pooled lead starts at 40) to 8 weeks (SSRIs: week 6).
+XLIM = (0.5, 8 * WEEK)
+#: What a hatched stretch of a panel means, on the figure and in the alt text.
+NO_DATA = "no data"
+#: A hatched stretch stops this factor short of a marker (log axis), so it never touches
+#: the point it leads to; a stretch with no room left after that is not drawn.
+MARGIN = 1.35
+#: Under the panels: each panel has its own comparison group (a cold reader compared
+#: heights across panels).
+ACROSS = "Each panel has its own comparison group, so do not compare heights between panels."
+
+
+def dashed(label: str) -> str:
+    """'days 10-12' -> 'days 10\u201312': a range with an en dash."""
+    return re.sub(r"(\d)-(\d)", "\\1\u2013\\2", label)
+
+
+def when(g: Gap) -> str:
+    """'24 h (day 2)', '1 week': a gap's time after the first dose."""
+    return after_words(g.rows[0]).removeprefix("at ")
 
 
 @dataclass(frozen=True)
@@ -44,6 +69,7 @@ class Comparison:
     gaps: tuple[Gap, ...]
     marker: str = "o"
     joined: bool = True  # a line joins the visits of one trial (never two trials)
+    explain: str = ""  # the comparator in plain words, on the figure
 
     @property
     def against(self) -> str:
@@ -53,6 +79,12 @@ class Comparison:
             head, tail = words.split(", ", 1)
             words = f"{head} ({tail})"
         return f"against {words}"
+
+    @property
+    def spans(self) -> list[tuple[float, float]]:
+        """The times this series has numbers for: its visits, joined or one by one."""
+        hours = sorted(g.hours for g in self.gaps)
+        return [(hours[0], hours[-1])] if self.joined else [(h, h) for h in hours]
 
     @property
     def rows(self) -> tuple[Point, ...]:
@@ -84,7 +116,7 @@ class Panel:
     comparisons: tuple[Comparison, ...]
     events: tuple[Event, ...] = ()
     small: bool = False  # a single small trial: drawn thin and faint
-    first_measured: Gap | None = None  # weeks before it were not measured: shaded
+    first_measured: Gap | None = None  # the series' first measurement (the caption says so)
 
     @property
     def rows(self) -> tuple[Point, ...]:
@@ -93,6 +125,41 @@ class Panel:
     @property
     def values(self) -> list[float]:
         return [g.value for c in self.comparisons for g in c.gaps]
+
+    @property
+    def no_data(self) -> tuple[tuple[Gap | None, Gap | None], ...]:
+        """Stretches of the time axis with no number in this panel, each as the gaps on
+        either side (None: the end of the axis): before the first, between two results
+        that no line joins, after the last."""
+        gaps = {g.hours: g for c in self.comparisons for g in c.gaps}
+        spans = sorted(s for c in self.comparisons for s in c.spans)
+        merged: list[list[float]] = []
+        for lo, hi in spans:
+            if merged and lo <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], hi)
+            else:
+                merged.append([lo, hi])
+        out: list[tuple[Gap | None, Gap | None]] = []
+        if merged and merged[0][0] / MARGIN > XLIM[0] * 1.2:
+            out.append((None, gaps[merged[0][0]]))
+        for (_, a), (b, _) in itertools.pairwise(merged):
+            if b / a > MARGIN**2 * 1.2:
+                out.append((gaps[a], gaps[b]))
+        if merged and merged[-1][1] * MARGIN < XLIM[1] / 1.2:
+            out.append((gaps[merged[-1][1]], None))
+        return tuple(out)
+
+    def no_data_words(self) -> str:
+        """'no data before 24 h, between 24 h (day 2) and 27 days (day 28), after ...'."""
+        words = []
+        for a, b in self.no_data:
+            if a is None and b is not None:
+                words.append(f"before {when(b)}")
+            elif a is not None and b is not None:
+                words.append(f"between {when(a)} and {when(b)}")
+            elif a is not None:
+                words.append(f"after {when(a)}")
+        return f"{NO_DATA} " + ", ".join(words) if words else ""
 
 
 @dataclass(frozen=True)
@@ -109,28 +176,28 @@ class OnsetHeadline:
     # ------------------------------------------------------------------ words
 
     def title(self) -> str:
-        """The figure's title line: its takeaway, with verbs computed from the gaps."""
+        """The figure's title line: its takeaway, with verbs computed from the gaps and the
+        reported times: when the pooled IV ketamine lead began and ended, when the masked
+        trial's lead was gone, and whether the slower drugs' leads grew."""
         parts = []
         if "ketamine" in self.keys:
             kt = self.panel("ketamine")
-            start = next((e for e in kt.events if e.row.measure == "time_to_superiority"), None)
-            parts.append(
-                "IV ketamine got ahead of placebo within hours"
-                if start is not None and start.span[1] < 24
-                else "IV ketamine got ahead of placebo within a day"
-            )
-        if "masked" in self.keys:
-            gaps = self.panel("masked").comparisons[0].gaps
-            lasted = all(g.value > 0 for g in gaps)
-            parts[-1:] = (
-                [
-                    parts[-1]
-                    + (", but not for long" if not lasted else ", also")
-                    + " in a small trial where no one could tell who got it"
-                ]
-                if parts
-                else parts
-            )
+            ev = {e.row.measure: e for e in kt.events}
+            start, end = ev.get("time_to_superiority"), ev.get("time_to_loss_of_superiority")
+            soon = "within hours" if start is not None and start.span[1] < 24 else "within a day"
+            text = f"IV ketamine's lead came {soon}"
+            if end is not None:
+                text += f" and was gone by {dashed(end.row.timepoint_label)}"
+            if "masked" in self.keys:
+                gaps = self.panel("masked").comparisons[0].gaps
+                gone = next((g for g in gaps if g.value <= 0), None)
+                if gone is not None:
+                    text += (
+                        f" ({gone.label} in a masked trial)"
+                        if end
+                        else (f", gone by {gone.label} in a masked trial")
+                    )
+            parts.append(text)
         grew = [
             name
             for key, name in (("esketamine", "esketamine's"), ("ssri", "SSRIs'"))
@@ -158,11 +225,11 @@ class OnsetHeadline:
             if "time_to_superiority" in ev and "time_to_loss_of_superiority" in ev:
                 when = (
                     f", and ahead from {ev['time_to_superiority'].row.timepoint_label}"
-                    f" until {ev['time_to_loss_of_superiority'].row.timepoint_label}"
+                    f" until {dashed(ev['time_to_loss_of_superiority'].row.timepoint_label)}"
                 )
             s.append(
                 f"In pooled trials, IV ketamine was ahead by {vs} "
-                f"{time_words(kt.comparisons[0].gaps[0].rows[0])}"
+                f"{after_words(kt.comparisons[0].gaps[0].rows[0])}"
                 + (f" (rated {sure} certainty)" if sure else "")
                 + when
                 + "."
@@ -173,15 +240,15 @@ class OnsetHeadline:
             after = " and reversed afterwards" if rest and all(g.value < 0 for g in rest) else ""
             s.append(
                 f"In the one trial that hid ketamine under anaesthesia ({first.n} people), "
-                f"its lead was {fmt(first.value)} {time_words(first.rows[0])}{after}."
+                f"its lead was {fmt(first.value)} {after_words(first.rows[0])}{after}."
             )
         if "esketamine" in self.keys:
             c = self.panel("esketamine").comparisons[0]
             a, b = c.gaps[0], c.gaps[-1]
             s.append(
                 f"Esketamine added to a newly started antidepressant was ahead by "
-                f"{fmt(a.value)} {time_words(a.rows[0])} and {fmt(b.value)} "
-                f"{time_words(b.rows[0])} ({c.who})."
+                f"{fmt(a.value)} {after_words(a.rows[0])} and {fmt(b.value)} "
+                f"{after_words(b.rows[0])} ({c.who})."
             )
         if "ssri" in self.keys:
             panel = self.panel("ssri")
@@ -189,8 +256,8 @@ class OnsetHeadline:
             a, b = c.gaps[0], c.gaps[-1]
             first = ", their first measurement," if panel.first_measured is a else ""
             s.append(
-                f"SSRIs were ahead of placebo by {fmt(a.value)} {time_words(a.rows[0])}"
-                f"{first} and {fmt(b.value)} {time_words(b.rows[0])} ({c.who}"
+                f"SSRIs were ahead of placebo by {fmt(a.value)} {after_words(a.rows[0])}"
+                f"{first} and {fmt(b.value)} {after_words(b.rows[0])} ({c.who}"
                 + (f", {PARTLY_WORDS}" if c.partly else "")
                 + ")."
             )
@@ -203,17 +270,17 @@ class OnsetHeadline:
             f"logarithmic time axis from {fmt(XLIM[0] * 60)} minutes to "
             f"{fmt(XLIM[1] / WEEK)} weeks after the first dose; each "
             "shows extra responders per 100 people, drug minus its comparison group, where "
-            f"0 means no difference. Title: {self.title()}."
+            f"0 means no difference. Title: {self.title()}. Under the panels: {ACROSS}"
         ]
         for i, panel in enumerate(self.panels, 1):
             marks = []
             for c in panel.comparisons:
-                vals = ", ".join(f"{signed(g.value)} {time_words(g.rows[0])}" for g in c.gaps)
+                vals = ", ".join(f"{signed(g.value)} {after_words(g.rows[0])}" for g in c.gaps)
                 marks.append(f"{c.versus}: {vals}")
             for e in panel.events:
                 marks.append(e.words)
-            if panel.first_measured is not None:
-                marks.append(f"shaded: not measured before {panel.first_measured.label}")
+            if panel.no_data:
+                marks.append(f"hatched: {panel.no_data_words()}")
             lines.append(f"Panel {i}, {panel.title}: " + "; ".join(marks) + ".")
         return " ".join(lines)
 
@@ -237,7 +304,7 @@ class OnsetHeadline:
                     out.append(
                         DataRow(
                             what=f"{panel.short} {c.versus}",
-                            when=g.label,
+                            when=when(g),
                             number=f"{signed(g.value)} per 100{parts}",
                             people=people,
                             study_key=g.rows[0].study_key,
@@ -275,8 +342,6 @@ class OnsetHeadline:
 
 
 def _numbers_in(text: str) -> list[float]:
-    import re
-
     return [float(m) for m in re.findall(r"\d+(?:\.\d+)?", text)]
 
 
@@ -297,12 +362,18 @@ def onset_headline(points: Sequence[Point]) -> OnsetHeadline:
     resp = select(points, measure="response_rate")
     panels = []
 
-    # IV ketamine, pooled: Cochrane against placebo and against midazolam at 24 h, and
-    # when the 9-trial meta-analysis found the lead begin and end.
+    # IV ketamine, pooled: Cochrane against placebo and against midazolam at 24 h (two
+    # separate pooled comparisons), and when the 9-trial meta-analysis found the lead
+    # begin and end.
     comps = []
-    for versus, cls, marker in (
-        ("vs placebo", "placebo", "o"),
-        ("vs midazolam, an active placebo", "active_placebo", "^"),
+    for versus, cls, marker, explain in (
+        ("vs placebo", "placebo", "o", ""),
+        (
+            "vs midazolam, an active placebo",
+            "active_placebo",
+            "^",
+            "a sedative that people can feel",
+        ),
     ):
         ctl = select(resp, study_key="dean2021", drug_class=cls)
         if not ctl:
@@ -312,7 +383,7 @@ def onset_headline(points: Sequence[Point]) -> OnsetHeadline:
         if gaps:
             d = gaps[0].rows[0]
             comps.append(
-                Comparison(versus, _who([d], d.n), "ketamine_iv", gaps, marker, joined=False)
+                Comparison(versus, _who([d], d.n), "ketamine_iv", gaps, marker, False, explain)
             )
     times = select(
         points,
@@ -323,16 +394,25 @@ def onset_headline(points: Sequence[Point]) -> OnsetHeadline:
         Event(
             f"ahead of placebo from {p.timepoint_label}"
             if p.measure == "time_to_superiority"
-            else f"no longer ahead by {p.timepoint_label}",
+            else f"no longer ahead by {dashed(p.timepoint_label)}",
             p,
         )
         for p in sorted(times, key=lambda p: p.timepoint_hours)
     )
     if comps:
+        # How sure: the review's own rating, on the figure (a cold reader saw no sign of
+        # uncertainty anywhere).
+        sure = certainty(r for c in comps for r in c.rows)
         panels.append(
             Panel(
                 "ketamine",
-                "IV ketamine, pooled trials",
+                "IV ketamine (a drip into a vein), pooled trials "
+                f"{after_words(comps[0].gaps[0].rows[0])}"
+                + (f" (evidence rated {sure} certainty)" if sure else "")
+                + ": "
+                + ", and ".join(
+                    c.versus.split(",")[0] + (f" ({c.explain})" if c.explain else "") for c in comps
+                ),
                 "IV ketamine, pooled",
                 tuple(comps),
                 events,
@@ -346,8 +426,8 @@ def onset_headline(points: Sequence[Point]) -> OnsetHeadline:
         panels.append(
             Panel(
                 "masked",
-                f"IV ketamine vs saline, hidden under anaesthesia: 1 small trial, "
-                f"{gaps[0].n} people",
+                "Masked trial: IV ketamine vs saline, hidden under anaesthesia so no one "
+                f"could tell who got it (1 small trial, {gaps[0].n} people)",
                 "IV ketamine hidden under anaesthesia",
                 (Comparison("vs saline", f"1 trial, {gaps[0].n} people", "ketamine_iv", gaps),),
                 small=True,
@@ -363,7 +443,8 @@ def onset_headline(points: Sequence[Point]) -> OnsetHeadline:
         panels.append(
             Panel(
                 "esketamine",
-                f"Esketamine spray vs placebo spray, both with a new antidepressant: {who}",
+                "Esketamine spray (a form of ketamine) + new antidepressant vs placebo "
+                f"spray + new antidepressant ({who})",
                 "Esketamine spray + new antidepressant",
                 (
                     Comparison(
@@ -389,8 +470,7 @@ def onset_headline(points: Sequence[Point]) -> OnsetHeadline:
         panels.append(
             Panel(
                 "ssri",
-                f"SSRIs vs placebo: {who}"
-                + (f" (open markers: {PARTLY_WORDS})" if any(p.is_partly for p in ssri) else ""),
+                f"SSRIs (common antidepressants) vs placebo ({who})",
                 "SSRIs",
                 (Comparison("vs placebo", who, "ssri_snri", gaps, "D"),),
                 first_measured=gaps[0],
@@ -401,8 +481,6 @@ def onset_headline(points: Sequence[Point]) -> OnsetHeadline:
 
 # ---------------------------------------------------------------------- drawing
 
-#: The time axis: 30 minutes (the pooled lead starts at 40) to 8 weeks (SSRIs: week 6).
-XLIM = (0.5, 8 * WEEK)
 TICKS = ((1.0, "1 hour"), (24.0, "1 day"), (WEEK, "1 week"), (4 * WEEK, "4 weeks"))
 MINOR = (2, 4, 8, 12, 48, 72, 120, 2 * WEEK, 3 * WEEK, 6 * WEEK)
 
@@ -411,9 +489,9 @@ def _ylim(panel: Panel, narrow: bool) -> tuple[float, float]:
     vals = panel.values
     lo = min(0.0, *vals)
     hi = max(0.0, *vals)
-    # Room for the value labels above (and below) the points, in steps of 5; labels of
-    # two comparisons at one time stack two or three lines above their point.
-    room = (22 if narrow else 14) if len(panel.comparisons) > 1 else 12
+    # Room for a value label above the highest point (labels of the pooled panel sit
+    # beside their points), in steps of 5.
+    room = 12 if len(panel.comparisons) > 1 else (11 if narrow else 12)
     return (5 * ((lo - 7) // 5) if lo < 0 else -5.0, 5 * ((hi + room) // 5 + 1))
 
 
@@ -437,6 +515,7 @@ def draw(data: OnsetHeadline, theme: str = "light", *, refs=None, narrow: bool =
         Recorder,
         figure_title,
         finish,
+        note_below,
         refs_or_bib,
         wrap,
         zero_line,
@@ -452,15 +531,19 @@ def draw(data: OnsetHeadline, theme: str = "light", *, refs=None, narrow: bool =
         rows.append(("panel", panel))
         if panel.events:
             rows.append(("strip", panel))
-    strip_units = 16.0 if narrow else 11.0
+    strip_units = 20.0 if narrow else 13.0
     limits = [_ylim(p, narrow) if kind == "panel" else (0.0, 1.0) for kind, p in rows]
     spans = [
         hi - lo if kind == "panel" else strip_units
         for (kind, _), (lo, hi) in zip(rows, limits, strict=True)
     ]
-    per_unit = 0.030 if narrow else 0.026  # inches per "extra responder per 100"
-    title_in = 0.42 if narrow else 0.26  # each panel's heading
-    height = sum(spans) * per_unit + len(data.panels) * title_in + (1.55 if narrow else 1.15)
+    per_unit = 0.027 if narrow else 0.026  # inches per "extra responder per 100"
+    width = 40 if narrow else 88  # characters of a panel's heading line
+    lines = sum(
+        len(wrap(p.title if kind == "panel" else _strip_title(p), width).splitlines())
+        for kind, p in rows
+    )
+    height = sum(spans) * per_unit + lines * (0.2 if narrow else 0.19) + (2.2 if narrow else 1.5)
     with themed(theme) as t:
         fig, axes = plt.subplots(
             len(rows),
@@ -474,59 +557,72 @@ def draw(data: OnsetHeadline, theme: str = "light", *, refs=None, narrow: bool =
         fig.kt_data = data  # type: ignore[attr-defined]
         for ax, (kind, panel), (lo, hi) in zip(axes, rows, limits, strict=True):
             if kind == "strip":
-                _events(ax, panel.events, t, rec, refs, narrow)
+                _events(ax, panel, t, rec, refs, narrow)
                 continue
             ax.kt_panel = panel.title  # type: ignore[attr-defined]
             ax.set_ylim(lo, hi)
             ax.yaxis.set_major_locator(MultipleLocator(10))
+            ax.yaxis.set_major_formatter(lambda v, _: signed(v))
             ax.grid(True, axis="y")
             zero_line(ax, t)
             ax.set_title(
-                wrap(panel.title, 38 if narrow else 88),
+                wrap(panel.title, (44 if panel.small else 40) if narrow else 88),
                 loc="left",
-                fontsize=SMALL + 1,
+                fontsize=SMALL + 0.5,
                 fontweight="normal" if panel.small else "bold",
                 color=t.text,
                 pad=4,
+                linespacing=1.1,
             )
-            if panel.first_measured is not None:
-                _not_measured(ax, panel.first_measured, t, narrow)
+            _no_data(ax, panel, t, narrow)
             for c in panel.comparisons:
                 _comparison(ax, c, panel, t, rec, refs, narrow)
         ax = axes[-1]
         ax.set_xscale("log")
         ax.set_xlim(*XLIM)
         ax.xaxis.set_major_locator(FixedLocator([h for h, _ in TICKS]))
-        # On a phone "1 week" and "4 weeks" would touch: the last label goes.
-        labels = [lab for _, lab in TICKS]
-        ax.xaxis.set_major_formatter(FixedFormatter([*labels[:-1], ""] if narrow else labels))
+        # On a phone the labels stand on two lines, so "1 week" and "4 weeks" fit.
+        labels = [lab.replace(" ", "\n") if narrow else lab for _, lab in TICKS]
+        ax.xaxis.set_major_formatter(FixedFormatter(labels))
         ax.xaxis.set_minor_locator(FixedLocator(list(MINOR)))
         ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.set_xlabel("Time after the first dose (log scale)")
-        fig.supylabel(
-            "Extra responders per 100 people\n(drug minus its comparison group; 0 = no difference)"
-            if not narrow
-            else "Extra responders per 100 people\n(drug minus comparison; 0 = no difference)",
-            fontsize=SMALL + 0.5,
-            color=t.text,
+        ax.set_xlabel(
+            "Time after the first dose\n(hours spread out, weeks squeezed)"
+            if narrow
+            else "Time after the first dose (hours spread out, weeks squeezed)"
         )
-        figure_title(fig, data.title(), t, narrow=narrow)
+        notes = [ACROSS]
+        if any(c.partly for p in data.panels for c in p.comparisons):
+            notes.append(f"SSRIs\u2019 open markers: {PARTLY_WORDS}.")
+        note_below(ax, " ".join(notes), t, narrow=narrow, pad=-(66 if narrow else 40))
+        figure_title(
+            fig,
+            data.title(),
+            t,
+            narrow=narrow,
+            subtitle=(
+                "Extra people per 100 who responded (depression score at least halved) "
+                "with the drug than with its comparison group; 0 = no difference"
+            ),
+        )
         return finish(fig, rec)
 
 
 def _comparison(ax, c: Comparison, panel: Panel, t, rec, refs, narrow: bool) -> None:
     from matplotlib.transforms import offset_copy
 
-    from .drawing import SMALL, cite, link_group, source_words
+    from .drawing import SMALL, cite, link_group, source_words, wrap
     from .style import colour
 
     col = colour(t, c.drug_class)
     xs = [g.hours for g in c.gaps]
     ys = [g.value for g in c.gaps]
     thin = panel.small
-    # Two comparisons at one time (Cochrane at 24 h) sit side by side, not on top.
+    # Two comparisons at one time (Cochrane at 24 h) sit side by side, not on top; each
+    # label stands on its own marker's side.
     i = panel.comparisons.index(c)
-    dodge = (i - (len(panel.comparisons) - 1) / 2) * 9.0
+    n = len(panel.comparisons)
+    dodge = (i - (n - 1) / 2) * 9.0
     tf = offset_copy(ax.transData, fig=ax.figure, x=dodge, y=0, units="points")
     (ln,) = ax.plot(
         xs,
@@ -545,37 +641,54 @@ def _comparison(ax, c: Comparison, panel: Panel, t, rec, refs, narrow: bool) -> 
     )
     ln.kt_points = c.rows  # type: ignore[attr-defined]
     ln.kt_values = tuple(ys)  # type: ignore[attr-defined]
-    # Value labels at the first and last time: above a point at or over zero, below one
-    # under it, so no label reads as a harm.
-    ends = [c.gaps[0]] if len(c.gaps) == 1 else [c.gaps[0], c.gaps[-1]]
-    for g in ends:
-        up = g.value >= 0
-        dx, dy = -7.0, (6.0 if up else -6.0)
-        words = f"{signed(g.value)} {time_words(g.rows[0])}"
-        if panel.key == "ketamine":
-            # Two comparisons at one time, labelled to the right: the upper one above its
-            # point, the other below.
-            words = f"{signed(g.value)} {c.versus}\n({c.who})"
-            if narrow:
-                words = words.replace(", an active placebo", ",\nan active placebo")
-            upper = g.value >= max(panel.values)
-            dx, dy = 9.0 + dodge, (4.0 if upper else -4.0)
-            up = upper
-        ha = "left" if panel.key == "ketamine" else "right"
+    box = {"boxstyle": "square,pad=0.15", "facecolor": t.background, "edgecolor": "none"}
+    style = {
+        "textcoords": "offset points",
+        "fontsize": SMALL + (0 if thin else 0.5),
+        "color": col if not thin else t.text,
+        "fontweight": "normal" if thin else "bold",
+        "linespacing": 1.1,
+        "bbox": box,
+        "zorder": 5,
+    }
+    if n > 1:
+        # Side by side: the first comparison's label to the left of its marker, the
+        # second's to the right, each with its trials, at the marker's height.
+        g = c.gaps[0]
+        left = i == 0
+        width = 17 if narrow else 34
+        who = f"({c.who})" if left else f"({c.who.replace(' trials', ' separate trials', 1)})"
+        words = wrap(f"{signed(g.value)} {c.versus.split(',')[0]}", width) + "\n" + wrap(who, width)
         ax.annotate(
             words,
             (g.hours, g.value),
-            xytext=(dx, dy),
-            textcoords="offset points",
-            ha=ha,
-            va="bottom" if up else "top",
-            fontsize=SMALL + (0 if thin else 0.5),
-            color=col if not thin else t.text,
-            fontweight="normal" if thin else "bold",
-            linespacing=1.1,
-            bbox={"boxstyle": "square,pad=0.1", "facecolor": t.background, "edgecolor": "none"},
-            zorder=5,
+            xytext=(dodge + (-9 if left else 9), 0),
+            ha="right" if left else "left",
+            va="center",
+            **style,
         )
+    else:
+        # The first result to the left of its marker, the last above it (below a point
+        # under zero, so no gain reads as a harm), ending at the marker's right edge.
+        ends = [c.gaps[0]] if len(c.gaps) == 1 else [c.gaps[0], c.gaps[-1]]
+        for k, g in enumerate(ends):
+            words = f"{signed(g.value)} {after_words(g.rows[0])}"
+            if narrow:
+                words = words.replace(" (", "\n(")
+            if k == 0:
+                ax.annotate(
+                    words, (g.hours, g.value), xytext=(-8, 0), ha="right", va="center", **style
+                )
+                continue
+            up = g.value >= 0
+            ax.annotate(
+                words,
+                (g.hours, g.value),
+                xytext=(6, 7 if up else -7),
+                ha="right",
+                va="bottom" if up else "top",
+                **style,
+            )
     title = f"{cite(c.rows[0].study_key, refs)}, {panel.title}, {c.versus}: " + "; ".join(
         f"{signed(g.value)} per 100 {g.label}" for g in c.gaps
     )
@@ -584,74 +697,100 @@ def _comparison(ax, c: Comparison, panel: Panel, t, rec, refs, narrow: bool) -> 
     rec.add(c.rows)
 
 
-def _not_measured(ax, first: Gap, t, narrow: bool) -> None:
-    """Shade the time before the first measurement: a gap in the data, not a zero."""
-    span = ax.axvspan(
-        XLIM[0],
-        first.hours,
-        facecolor="none",
-        edgecolor=t.muted,
-        hatch="///",
-        linewidth=0,
-        zorder=0,
-    )
-    span.kt_reference = True  # type: ignore[attr-defined]
-    lo, hi = ax.get_ylim()
+def _no_data(ax, panel: Panel, t, narrow: bool) -> None:
+    """Hatch every stretch of the panel's time axis that has no number, and say so once
+    per panel: a gap in the data, never a zero."""
     from .drawing import SMALL
 
-    ax.text(
-        XLIM[0] * 1.15,
-        lo + 0.72 * (hi - lo),
-        f"not measured\nbefore {first.label}" if narrow else f"not measured before {first.label}",
-        ha="left",
-        va="center",
-        fontsize=SMALL,
-        color=t.text,
-        linespacing=1.1,
-        bbox={"boxstyle": "round,pad=0.25", "facecolor": t.background, "edgecolor": "none"},
-        zorder=2,
+    lo, hi = ax.get_ylim()
+    labelled = False
+    for a, b in panel.no_data:
+        x0 = XLIM[0] if a is None else a.hours * MARGIN
+        x1 = XLIM[1] if b is None else b.hours / MARGIN
+        if x1 <= x0:
+            continue
+        span = ax.axvspan(
+            x0, x1, facecolor="none", edgecolor=t.muted, hatch="/", linewidth=0, zorder=0
+        )
+        span.set_alpha(0.6)
+        span.set_hatch_linewidth(0.6)
+        span.kt_reference = True  # type: ignore[attr-defined]
+        # The words once per panel, at the top left of its first stretch (the later ones
+        # hold value labels).
+        if labelled:
+            continue
+        labelled = True
+        ax.text(
+            x0 * 1.08,
+            hi - 0.06 * (hi - lo),
+            NO_DATA,
+            ha="left",
+            va="top",
+            fontsize=SMALL,
+            color=t.text,
+            bbox={"boxstyle": "round,pad=0.2", "facecolor": t.background, "edgecolor": "none"},
+            zorder=2,
+        )
+
+
+def _strip_title(panel: Panel) -> str:
+    row = panel.events[0].row
+    who = ", ".join(x for x in (_trials(row), f"{row.n} people" if row.n else "") if x)
+    return (
+        "Another pooled analysis"
+        + (f" ({who})" if who else "")
+        + (": when IV ketamine was ahead of placebo")
     )
 
 
-def _events(ax, events: Sequence[Event], t, rec, refs, narrow: bool) -> None:
+def _events(ax, panel: Panel, t, rec, refs, narrow: bool) -> None:
     """A strip under the panel: the time the pooled lead lasted, as a bar on the time axis
-    (from the first time ahead to the range in which it was no longer ahead)."""
-    from .drawing import SMALL, cite, link_group, source_words
+    from the first time ahead to the range in which it was no longer ahead (drawn paler:
+    the source gives a range of days, not one day), with words at both ends."""
+    from .drawing import SMALL, cite, link_group, source_words, wrap
     from .style import colour
 
+    events = panel.events
     ax.set_ylim(0, 1)
     ax.set_yticks([])
     ax.spines["left"].set_visible(False)
     ax.spines["bottom"].set_visible(False)
     ax.tick_params(axis="x", which="both", length=0)
+    ax.set_title(
+        wrap(_strip_title(panel), 40 if narrow else 88),
+        loc="left",
+        fontsize=SMALL + 0.5,
+        fontweight="bold",
+        color=t.text,
+        pad=4,
+        linespacing=1.1,
+    )
     col = colour(t, events[0].row.drug_class)
     start = next((e for e in events if e.row.measure == "time_to_superiority"), events[0])
     end = next((e for e in events if e.row.measure == "time_to_loss_of_superiority"), None)
     a = start.span[0]
     b, c = end.span if end is not None else (start.span[1], start.span[1])
-    y = 0.22
-    (bar,) = ax.plot([a, b], [y, y], color=col, linewidth=5, solid_capstyle="butt", zorder=3)
+    y = 0.62
+    (bar,) = ax.plot([a, b], [y, y], color=col, linewidth=7, solid_capstyle="butt", zorder=3)
     bar.kt_points = (start.row,) + ((end.row,) if end else ())  # type: ignore[attr-defined]
     if c > b:
-        fade = ax.axvspan(b, c, ymin=y - 0.1, ymax=y + 0.1, color=t.muted, alpha=0.5, linewidth=0)
+        (fade,) = ax.plot(
+            [b, c], [y, y], color=col, alpha=0.35, linewidth=7, solid_capstyle="butt", zorder=3
+        )
         fade.kt_points = (end.row,)  # type: ignore[attr-defined]
+    text = {"fontsize": SMALL, "color": t.text, "linespacing": 1.1, "va": "top"}
+    ax.text(a, y - 0.2, f"ahead from\n{start.row.timepoint_label}", ha="left", **text)
+    if end is not None:
+        words = f"gone by {dashed(end.row.timepoint_label)}"
+        if c > b:
+            words += (
+                "\n(pale: the paper\ngives a range)"
+                if narrow
+                else ("\n(pale: the paper gives a range)")
+            )
+        ax.text(c, y - 0.2, words, ha="right", **text)
     row = start.row
-    who = f"{row.n} people" if row.n else ""
-    count = _trials(row)
-    evidence = ", ".join(x for x in (count, who) if x)
-    words = "Pooled trials: " + ("; ".join(e.words for e in events))
-    if evidence:
-        words += f" ({evidence})"
-    ax.text(
-        a,
-        y + 0.2,
-        wrap_words(words, 52 if narrow else 110),
-        ha="left",
-        va="bottom",
-        fontsize=SMALL,
-        color=t.text,
-        linespacing=1.1,
-    )
+    words = f"{_strip_title(panel)}: " + "; ".join(e.words for e in events)
     title = f"{cite(row.study_key, refs)}: {words}. {source_words([e.row for e in events])}"
     link_group(ax, [a, (b * c) ** 0.5], [y, y], [e.row for e in events], refs, title, join=True)
     rec.add(e.row for e in events)
@@ -660,9 +799,3 @@ def _events(ax, events: Sequence[Event], t, rec, refs, narrow: bool) -> None:
 def _trials(p: Point) -> str:
     count = trial_count(p)
     return f"{count} trials" if count else ""
-
-
-def wrap_words(text: str, width: int) -> str:
-    from .drawing import wrap
-
-    return wrap(text, width)

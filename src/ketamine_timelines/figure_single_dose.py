@@ -1,6 +1,7 @@
 """How long one dose lasts (``single-dose``, notebook "How long one infusion lasts"):
-response after a single dose, arm by arm, from 2 hours to day 14, and the end-of-course
-results of repeated-dose trials, each drug arm beside its trial's comparison arm.
+response after a single dose, one small panel per trial (the masked trial, nine trials
+pooled, the dose-finding esketamine trial), and the end-of-course results of repeated-dose
+trials in a panel of their own, each drug arm joined to its trial's comparison arm.
 
 Every mark, the title line, the caption, the alt text and the data table come from
 :class:`SingleDose`.
@@ -11,127 +12,146 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .computed import DataRow, fmt, row_numbers, time_words
+from .arms import Arm, EndResult, TrialPanel
+from .computed import DataRow, after_words, fmt, number_word, row_numbers
 from .data import Point, select
 from .timeaxis import WEEK
 
 #: Trials of repeated doses drawn as end results, with the name readers know them by.
 TRIALS = {
     "anand2023": "ELEKT-D",
-    "popova2019": "TRANSFORM-2",
     "fedgchin2019": "TRANSFORM-1",
-    "ochsross2020": "TRANSFORM-3, aged 65 or over",
+    "popova2019": "TRANSFORM-2",
+    "ochsross2020": "TRANSFORM-3",
 }
-#: The panel, as the alt text names it.
-PANEL = "response rates"
-SCALE_WORDS = {"QIDS_SR16": "self-rated QIDS-SR", "mixed": "scales mixed"}
-
-
-@dataclass(frozen=True)
-class Arm:
-    label: str
-    rows: tuple[Point, ...]
-    marker: str
-    end: bool = False  # an end-of-course result after repeated doses (never joined)
-
-    @property
-    def study_key(self) -> str:
-        return self.rows[0].study_key
+#: The end-of-course panel, as the alt text names it.
+END_PANEL = "After repeated doses: response at the end of each course (3 to 4 weeks)"
+#: What the TRANSFORM trials compared, said once in the panel rather than on every row.
+TRANSFORM_WHAT = "esketamine spray + new antidepressant vs placebo spray + new antidepressant"
+SCALE_WORDS = {"QIDS_SR16": "self-rated scale", "mixed": "scales mixed"}
+#: What the vertical axis of the time panels measures.
+YLABEL = "Response, % of patients"
 
 
 @dataclass(frozen=True)
 class SingleDose:
-    arms: tuple[Arm, ...]
+    panels: tuple[TrialPanel, ...]  # after one dose, one per trial
+    ends: tuple[EndResult, ...]  # after repeated doses, one per trial
 
     @property
     def rows(self) -> tuple[Point, ...]:
-        return tuple(dict.fromkeys(p for a in self.arms for p in a.rows))
+        return tuple(
+            dict.fromkeys(
+                [
+                    *(p for tp in self.panels for p in tp.rows),
+                    *(p for e in self.ends for p in e.rows),
+                ]
+            )
+        )
 
-    def _one(self, key: str, arm: str) -> Arm | None:
+    @property
+    def end_title(self) -> str:
+        """The end-of-course panel's heading; what the TRANSFORM trials compared is said
+        here once, not on every row."""
+        if any(e.what.startswith(TRANSFORM_WHAT) for e in self.ends):
+            return f"{END_PANEL}; TRANSFORM: {TRANSFORM_WHAT}"
+        return END_PANEL
+
+    @property
+    def panel_titles(self) -> list[str]:
+        return [tp.title for tp in self.panels] + ([self.end_title] if self.ends else [])
+
+    def _arm(self, key: str, drug: bool) -> Arm | None:
         return next(
-            (a for a in self.arms if a.study_key == key and a.rows[0].arm == arm and not a.end),
+            (a for tp in self.panels for a in tp.arms if a.study_key == key and a.drug == drug),
             None,
         )
 
-    def _ends(self) -> list[tuple[Point, list[Point]]]:
-        """Each trial's end result of the drug arm(s) with its comparison arm."""
-        ends = [a.rows[0] for a in self.arms if a.end]
-        out = []
-        for key in dict.fromkeys(p.study_key for p in ends):
-            ctl = [p for p in ends if p.study_key == key and p.arm == "control"]
-            drugs = [p for p in ends if p.study_key == key and p.arm == "drug"]
-            for c in ctl:
-                out.append((c, drugs))
-        return out
-
     def title(self) -> str:
+        """The takeaway, checked against every arm drawn: each drug arm's response was
+        highest within the first day after its dose; each trial's drug arm ended ahead."""
         parts = []
-        han = next((a for a in self.arms if a.study_key == "han2016"), None)
-        if han and han.rows[-1].value < han.rows[0].value:
-            parts.append("After one dose, response fell within two weeks")
-        ends = self._ends()
-        if ends and all(all(d.value > c.value for d in ds) for c, ds in ends):
-            parts.append(
-                "after repeated doses, each trial's drug arm ended ahead of its comparison arm"
-            )
+        drugs = [a for tp in self.panels for a in tp.arms if a.drug]
+        if drugs and all(max(a.rows, key=lambda p: p.value).timepoint_hours <= 24 for a in drugs):
+            parts.append("After one dose, every drug arm responded most within a day")
+        if self.ends and all(e.ahead for e in self.ends):
+            parts.append("after repeated doses, every drug arm ended ahead of its comparison")
         text = "; ".join(parts) or "Response after one dose and after repeated doses"
         return text[:1].upper() + text[1:]
 
     def caption(self) -> str:
         s = []
-        lii_d, lii_c = self._one("lii2023", "drug"), self._one("lii2023", "control")
+        lii_d, lii_c = self._arm("lii2023", True), self._arm("lii2023", False)
         if lii_d and lii_c:
             d0, c0, d1, c1 = lii_d.rows[0], lii_c.rows[0], lii_d.rows[-1], lii_c.rows[-1]
             s.append(
                 f"After one infusion hidden under anaesthesia, {fmt(d0.value)}% responded with "
-                f"ketamine and {fmt(c0.value)}% with saline {time_words(d0)}, and "
-                f"{fmt(d1.value)}% and {fmt(c1.value)}% {time_words(d1)}."
+                f"ketamine and {fmt(c0.value)}% with saline {after_words(d0)}, and "
+                f"{fmt(d1.value)}% and {fmt(c1.value)}% {after_words(d1)}."
             )
-        han = next((a for a in self.arms if a.study_key == "han2016"), None)
+        han = self._arm("han2016", True)
         if han:
             a, b = han.rows[0], han.rows[-1]
             s.append(
                 f"In pooled trials, response in ketamine arms fell from {fmt(a.value)}% "
-                f"{time_words(a)} to {fmt(b.value)}% {time_words(b)}."
+                f"{after_words(a)} to {fmt(b.value)}% {after_words(b)}."
             )
-        ends = self._ends()
-        if ends:
-            drug = [d.value for _, ds in ends for d in ds]
-            ctl = [c.value for c, _ in ends]
+        if self.ends:
+            drug = [p.value for e in self.ends for _, p in e.drugs]
+            ctl = [e.control.value for e in self.ends]
             s.append(
-                f"After repeated doses (stars), {fmt(min(drug))}% to {fmt(max(drug))}% "
-                f"responded, against {fmt(min(ctl))}% to {fmt(max(ctl))}% in each trial's "
-                "comparison arm (diamonds)."
+                f"After repeated doses, {fmt(min(drug))}% to {fmt(max(drug))}% "
+                f"responded in the drug arms, against {fmt(min(ctl))}% to {fmt(max(ctl))}% "
+                "in each trial's comparison arm."
             )
         return " ".join(s)
 
     def alt(self) -> str:
-        arms = "; ".join(
-            f"{a.label}: " + ", ".join(f"{fmt(p.value)}% {time_words(p)}" for p in a.rows)
-            for a in self.arms
+        n = len(self.panel_titles)
+        panels = " ".join(
+            f"Panel {i}, {tp.title}: {tp.words()}." for i, tp in enumerate(self.panels, 1)
         )
+        ends = ""
+        if self.ends:
+            ends = f" Panel {n}, {self.end_title}: " + "; ".join(e.words() for e in self.ends) + "."
         return (
-            f"One panel of {PANEL} (percent of patients whose depression score fell "
-            f"by at least half) on a logarithmic time axis from {fmt(XMIN)} hour to "
-            f"{fmt(XMAX / WEEK)} weeks after the first dose, by trial arm, with "
-            "end-of-course results after repeated doses. "
-            f"Title: {self.title()}. {arms}."
+            f"{number_word(n)} panels of response rates (percent of patients whose "
+            "depression score fell by at least half). The first "
+            f"{number_word(len(self.panels)).lower()} share a logarithmic time axis from "
+            f"{fmt(XMIN)} hour to {fmt(XMAX / WEEK)} weeks after the first dose; drug arms "
+            "are filled markers on solid lines, comparison arms open markers on dotted "
+            f"lines. Title: {self.title()}. {panels}{ends}"
         )
 
     def table(self) -> list[DataRow]:
-        return [
+        out = [
             DataRow(
-                a.label,
-                p.timepoint_label,
+                f"{tp.title}: {a.label}",
+                after_words(p).removeprefix("at "),
                 f"{fmt(p.value)}% responded",
                 str(p.n or "not stated"),
                 p.study_key,
                 p.source_location,
                 p.is_partly,
             )
-            for a in self.arms
+            for tp in self.panels
+            for a in tp.arms
             for p in a.rows
         ]
+        for e in self.ends:
+            for name, p in (*e.drugs, ("comparison arm", e.control)):
+                out.append(
+                    DataRow(
+                        f"{e.trial}: {e.what}" + (f" ({name})" if name else ""),
+                        after_words(p).removeprefix("at "),
+                        f"{fmt(p.value)}% responded",
+                        str(p.n or "not stated"),
+                        p.study_key,
+                        p.source_location,
+                        p.is_partly,
+                    )
+                )
+        return out
 
     def numbers(self) -> set[float]:
         return row_numbers(self.rows)
@@ -143,119 +163,119 @@ def single_dose(points: Sequence[Point]) -> SingleDose:
     def rows(**kw: object) -> tuple[Point, ...]:
         return tuple(sorted(select(resp, **kw), key=lambda p: p.timepoint_hours))
 
-    arms = [
-        Arm("IV ketamine, masked by anaesthesia", rows(study_key="lii2023", arm="drug"), "o"),
-        Arm("saline, masked by anaesthesia", rows(study_key="lii2023", arm="control"), "v"),
-        Arm("IV ketamine arms of 9 trials (pooled; scales mixed)", rows(study_key="han2016"), "H"),
-    ]
-    for dose, mk in (("28", "<"), ("56", ">"), ("84", "s")):
+    panels = []
+    lii_d, lii_c = rows(study_key="lii2023", arm="drug"), rows(study_key="lii2023", arm="control")
+    if lii_d and lii_c:
+        panels.append(
+            TrialPanel(
+                "Masked trial: one IV ketamine infusion vs saline, hidden under anaesthesia "
+                f"({lii_d[0].n + lii_c[0].n} people)",
+                (Arm("ketamine", lii_d, True), Arm("saline", lii_c, False)),
+                "ketamine_iv",
+            )
+        )
+    han = rows(study_key="han2016")
+    if han:
+        panels.append(
+            TrialPanel(
+                "9 trials pooled: IV ketamine arms only, after one infusion (scales mixed)"
+                if "9 RCTs" in han[0].treatment
+                else "Pooled trials: IV ketamine arms only, after one infusion (scales mixed)",
+                (Arm("ketamine arms", han, True, "H"),),
+                "other",
+            )
+        )
+    arms = []
+    for dose, mk in (("28", "^"), ("56", "s"), ("84", "D")):
         pts = rows(
             study_key="daly2018", treatment=lambda s, d=dose: s.startswith(f"esketamine {d} mg")
         )
-        arms.append(
-            Arm(f"esketamine {dose} mg twice a week (n = {pts[0].n})" if pts else "", pts, mk)
-        )
+        if pts:
+            arms.append(Arm(f"{dose} mg", pts, True, mk))
     pbo = rows(study_key="daly2018", arm="control")
-    arms.append(Arm(f"placebo spray (n = {pbo[0].n})" if pbo else "", pbo, "^"))
-    ends = rows(study_key=set(TRIALS))
-    for p in sorted(ends, key=lambda p: (p.study_key, p.arm != "drug", p.treatment)):
-        scale = f", {SCALE_WORDS.get(p.scale, p.scale)}" if p.scale != "MADRS" else ""
-        if p.drug_class == "ketamine_iv":
-            what = "IV ketamine twice a week for 3 weeks"
-        elif p.arm == "control":
-            what = "ECT" if p.drug_class == "other" else "new antidepressant + placebo spray"
-        else:
-            what = p.treatment.split(" + ")[0].replace(" intranasal", "") + " + new antidepressant"
-        arms.append(
-            Arm(
-                f"{TRIALS[p.study_key]}: {what}{scale}",
-                (p,),
-                "*" if p.arm == "drug" else "D",
-                end=True,
+    if pbo:
+        arms.append(Arm("placebo spray", pbo, False))
+    if arms:
+        people = sum(a.rows[0].n or 0 for a in arms)
+        panels.append(
+            TrialPanel(
+                f"Esketamine spray vs placebo spray, twice a week (1 trial, {people} people): "
+                "its day-8 results came after more than one dose",
+                tuple(arms),
+                "esketamine_in",
             )
         )
-    return SingleDose(tuple(a for a in arms if a.rows))
+    ends = []
+    for key, trial in TRIALS.items():
+        got = rows(study_key=key)
+        ctl = [p for p in got if p.arm == "control"]
+        drugs = [p for p in got if p.arm == "drug"]
+        if not ctl or not drugs:
+            continue
+        c = ctl[0]
+        scale = f"; {SCALE_WORDS.get(c.scale, c.scale)}" if c.scale != "MADRS" else ""
+        if drugs[0].drug_class == "ketamine_iv":
+            what = f"IV ketamine twice a week vs ECT (an active treatment){scale}"
+            row = f"{trial}: {what}"
+        else:
+            older = ", aged 65 or over" if "65" in c.treatment else ""
+            what = f"{TRANSFORM_WHAT}{older}"
+            row = f"{trial}{older}"
+        named = len(drugs) > 1
+        ends.append(
+            EndResult(
+                trial,
+                what,
+                c,
+                tuple(
+                    (p.treatment.split(" mg")[0].split()[-1] + " mg" if named else "", p)
+                    for p in sorted(drugs, key=lambda p: p.treatment)
+                ),
+                row,
+            )
+        )
+    return SingleDose(tuple(panels), tuple(ends))
 
 
 # ---------------------------------------------------------------------- drawing
 
-#: The time axis, in hours: 1 hour (the first visits are at 2) to 16 weeks.
-XMIN, XMAX = 1.0, 16 * WEEK
+#: The time axis of the single-dose panels, in hours: 1 hour (the first visits are at 2)
+#: to 3 weeks (the last, day 14).
+XMIN, XMAX = 1.0, 3 * WEEK
+TICKS = ((1.0, "1 hour"), (24.0, "1 day"), (WEEK, "1 week"))
 
 
 def plot_single_dose_course(
     points: Sequence[Point], theme: str = "light", *, refs=None, narrow: bool = False
 ):
-    """What happens after one dose, with results after repeated doses as end markers."""
+    """What happens after one dose, and results after repeated doses, trial by trial."""
     return draw(single_dose(points), theme, refs=refs, narrow=narrow)
 
 
 def draw(data: SingleDose, theme: str = "light", *, refs=None, narrow: bool = False):
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import FixedFormatter
-
-    from .drawing import (
-        SMALL,
-        Recorder,
-        cite,
-        figure_title,
-        finish,
-        legend_below,
-        partly_handle,
-        refs_or_bib,
-        series,
-    )
-    from .style import themed
-    from .timeaxis import MAJOR_TICKS, apply_time_axis
+    from .arms import KEY, end_lines, end_panel, time_panel
+    from .drawing import Recorder, figure_title, finish, refs_or_bib, time_axes_grid
 
     refs = refs_or_bib(refs)
     rec = Recorder(refs)
+    from .style import themed
+
     with themed(theme) as t:
-        fig, ax = plt.subplots(figsize=(4.2, 11.5) if narrow else (8.4, 8.8), layout="constrained")
+        fig, axes, end_ax = time_axes_grid(
+            len(data.panels),
+            bool(data.ends),
+            narrow=narrow,
+            xlim=(XMIN, XMAX),
+            ticks=TICKS,
+            end_lines=end_lines(data.end_title, data.ends, narrow=narrow),
+        )
         fig.kt_data = data  # type: ignore[attr-defined]
-        ax.kt_panel = PANEL  # type: ignore[attr-defined]
-        for a in data.arms:
-            series(
-                ax,
-                a.rows,
-                t,
-                rec,
-                f"{cite(a.study_key, refs)}: {a.label}",
-                line=not a.end,
-                marker=a.marker,
-                markersize=(11 if a.rows[0].arm == "drug" else 7) if a.end else 6.5,
-                # Each trial's comparison arm (diamond) beside its drug arm (star).
-                dodge_points=7.0 if a.end and a.rows[0].arm == "control" else 0.0,
-            )
-        first = min(p.timepoint_hours for a in data.arms if not a.end for p in a.rows)
-        last = max(p.timepoint_hours for a in data.arms if not a.end for p in a.rows)
-        shade = ax.axvspan(first, last, color=t.muted, alpha=0.08, zorder=0, linewidth=0)
-        shade.kt_reference = True  # type: ignore[attr-defined]
-        ax.text(
-            first * 1.1,
-            97,
-            "after one dose"
-            if narrow
-            else "after one dose (the esketamine day-8 values follow more than one)",
-            fontsize=SMALL,
-            color=t.text,
-            va="top",
-        )
-        apply_time_axis(ax, xmin=XMIN, xmax=XMAX)
-        if narrow:
-            labels = [lab for _, lab in MAJOR_TICKS]
-            ax.xaxis.set_major_formatter(
-                FixedFormatter([lab if lab != "4 weeks" else "" for lab in labels])
-            )
-        ax.set_ylim(0, 100)
-        ax.set_ylabel(
-            "Response, % of patients\n(score fell by at least 50%"
-            + (")" if narrow else "; MADRS unless marked)")
-        )
-        ax.grid(True, axis="y")
-        handles = ax.get_legend_handles_labels()[0]
-        if any(p.is_partly for p in data.rows):
-            handles.append(partly_handle(t))
-        legend_below(ax, handles, ncol=2, bbox=-0.1, narrow=narrow)
-        figure_title(fig, data.title(), t, narrow=narrow)
+        # One scale for every panel, so that heights compare within the figure.
+        top = max(p.value for tp in data.panels for p in tp.rows)
+        for ax, tp in zip(axes, data.panels, strict=True):
+            time_panel(ax, tp, t, rec, refs, narrow=narrow, ylim=10 * ((top + 8) // 10 + 1))
+            ax.set_ylabel(YLABEL if not narrow else "Response, %")
+        if data.ends:
+            end_panel(end_ax, data.end_title, data.ends, t, rec, refs, narrow=narrow)
+        figure_title(fig, data.title(), t, narrow=narrow, subtitle=KEY)
         return finish(fig, rec)
