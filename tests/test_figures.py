@@ -104,9 +104,12 @@ def test_headline_panels_by_weight_of_evidence(points, narrow):
         "Esketamine spray (a form of ketamine) + new antidepressant vs placebo spray",
         "do not compare heights between panels",  # each panel has its own comparison
         "Time after the first dose",
-        "at 24 h (day 2)",  # TRANSFORM's day 2 is 24 h after the first dose
+        "+7.9 at 24 h",  # TRANSFORM's day 2, as time after the first dose
     ):
         assert needle in texts, needle
+    # One time per value label: beside an axis of time after the first dose, the source's
+    # own day number as well read as a contradiction (cold read, round 2).
+    assert "(day 2)" not in texts and "(day 28)" not in texts
     assert " AD" not in texts and "new AD" not in texts, "abbreviations are spelled out"
     assert "secondary summary" not in texts, "plain words for where a number was read"
     assert fig._suptitle.get_text().replace("\n", " ") == data.title()
@@ -321,12 +324,18 @@ def test_treatment_day_compares_harms_with_harms(points, narrow):
         assert needle in joined.replace("\u00a0", " "), needle
     for source in ("prescribing label", "TRANSFORM-2", "clinic records"):
         assert source not in joined, "sources in plain words"
-    # "Not reported" is never a bar: a short dotted stub, under an hour, no hatching.
+    # "Not reported" is never drawn as a length: no hatching, and after a peak with no
+    # reported end nothing but words (cold reads took a bar, then a stub, for a duration).
     ax = fig.axes[0]
     assert not [a for a in ax.patches if a.get_hatch()]
-    stubs = [ln for ln in ax.get_lines() if ln.get_linestyle() not in ("-", "None")]
-    assert stubs and all(max(ln.get_xdata()) - min(ln.get_xdata()) < 1 for ln in stubs)
-    assert max(ln.get_linewidth() for ln in stubs) < 3
+    assert not [ln for ln in ax.get_lines() if ln.get_linestyle() not in ("-", "None")]
+    iv = next(s for s in data.spans if s.end is None and s.peak is not None)
+    drawn_to = [
+        max(ln.get_xdata())
+        for ln in ax.get_lines()
+        if ln.get_linestyle() == "-" and getattr(ln, "kt_points", None) == iv.rows
+    ]
+    assert not drawn_to, "a peak-only row draws no line"
     # A number never parts from its unit at a line break.
     assert any("+16\u00a0mmHg" in t for t in texts)
     assert not any(re.search(r"\d\n(mmHg|systolic|hours|minutes)", t) for t in texts)

@@ -153,10 +153,13 @@ def time_panel(ax, panel: TrialPanel, t, rec, refs, *, narrow: bool, ylim: float
     gap = SMALL * 1.25 * ylim / max(ax_height_pt, 1.0)
     ends.sort(key=lambda e: e[2])
     for (a, x, y), at in zip(ends, spread([y for _, _, y in ends], gap), strict=True):
+        # A name moved off its point's height gets a thin leader to that point, so it
+        # cannot be read as the name of the arm it now sits beside.
+        moved = abs(at - y) > 0.35 * gap
         ax.annotate(
             a.label,
             (x, y),
-            xytext=(7, at),
+            xytext=(14 if moved else 7, at),
             textcoords=("offset points", "data"),
             ha="left",
             va="center",
@@ -164,6 +167,11 @@ def time_panel(ax, panel: TrialPanel, t, rec, refs, *, narrow: bool, ylim: float
             color=t.text,
             fontweight="bold" if a.drug else "normal",
             annotation_clip=False,
+            arrowprops=(
+                {"arrowstyle": "-", "color": col, "linewidth": 0.8, "shrinkA": 1, "shrinkB": 4}
+                if moved
+                else None
+            ),
         )
 
 
@@ -222,8 +230,9 @@ def end_panel(ax, title: str, ends: Sequence[EndResult], t, rec, refs, *, narrow
         linespacing=1.1,
     )
     labels = [wrap(e.row or f"{e.trial}: {e.what}", 48) for e in ends]
-    # Each row: its words, then its marks, in lines of text.
-    sizes = [len(label.splitlines()) + 1.6 for label in labels]
+    # Each row: its words, then its marks just under them, then a wider gap before the
+    # next row's words, so each name sits with its own row (in lines of text).
+    sizes = [len(label.splitlines()) + 2.2 for label in labels]
     total = sum(sizes)
     ax.set_xlim(0, 100)
     ax.set_ylim(0, total)
@@ -233,7 +242,7 @@ def end_panel(ax, title: str, ends: Sequence[EndResult], t, rec, refs, *, narrow
     ax.set_xlabel("Response, % of patients", fontsize=SMALL)
     top = total
     for e, label, size in zip(ends, labels, sizes, strict=True):
-        y = top - size + 0.75
+        y = top - 0.7 - len(label.splitlines())
         col = colour(t, e.drugs[0][1].drug_class)
         values = [p.value for _, p in e.drugs]
         (bar,) = ax.plot([e.control.value, max(values)], [y, y], color=col, linewidth=1.6, zorder=2)

@@ -109,12 +109,14 @@ def elapsed(hours: float) -> str:
     return f"{days:g} day" + ("" if days == 1 else "s")
 
 
-def after_words(p: Point) -> str:
+def after_words(p: Point, *, source_day: bool = True) -> str:
     """When, as time after the first dose, so that every series on one time axis reads
     alike: 'at 24 h', 'at 14 days', 'at 1 week'. Where the source numbers its days from
     1 (the first dose on day 1), its own label follows, so that TRANSFORM's 'day 2' (24 h)
     beside another trial's 'day 1' (also 24 h) does not look like an error:
-    'at 24 h (day 2)', 'at 27 days (day 28)'."""
+    'at 24 h (day 2)', 'at 27 days (day 28)'. A figure's value labels leave the source's
+    day out (``source_day=False``): beside an axis of time after the first dose, a second
+    time for one point read as a contradiction."""
     h = p.timepoint_hours
     if "week" in p.timepoint_label:
         weeks = h / 168
@@ -122,7 +124,7 @@ def after_words(p: Point) -> str:
     else:
         words = elapsed(h)
     m = _DAY.match(p.timepoint_label)
-    if m and float(m.group(1)) != h / 24:
+    if source_day and m and float(m.group(1)) != h / 24:
         words += f" (day {m.group(1)})"
     return f"at {words}"
 

@@ -44,8 +44,9 @@ NO_DATA = "no data"
 #: A hatched stretch stops this factor short of a marker (log axis), so it never touches
 #: the point it leads to; a stretch with no room left after that is not drawn.
 MARGIN = 1.35
-#: Under the panels: each panel has its own comparison group (a cold reader compared
-#: heights across panels).
+#: Under the title, before the panels: each panel has its own comparison group (a cold
+#: reader compared heights across panels; the next one found this only after doing so,
+#: when it stood under the panels).
 ACROSS = "Each panel has its own comparison group, so do not compare heights between panels."
 
 
@@ -270,7 +271,7 @@ class OnsetHeadline:
             f"logarithmic time axis from {fmt(XLIM[0] * 60)} minutes to "
             f"{fmt(XLIM[1] / WEEK)} weeks after the first dose; each "
             "shows extra responders per 100 people, drug minus its comparison group, where "
-            f"0 means no difference. Title: {self.title()}. Under the panels: {ACROSS}"
+            f"0 means no difference. Title: {self.title()}. Under the title: {ACROSS}"
         ]
         for i, panel in enumerate(self.panels, 1):
             marks = []
@@ -591,10 +592,17 @@ def draw(data: OnsetHeadline, theme: str = "light", *, refs=None, narrow: bool =
             if narrow
             else "Time after the first dose (hours spread out, weeks squeezed)"
         )
-        notes = [ACROSS]
-        if any(c.partly for p in data.panels for c in p.comparisons):
-            notes.append(f"SSRIs\u2019 open markers: {PARTLY_WORDS}.")
-        note_below(ax, " ".join(notes), t, narrow=narrow, pad=-(66 if narrow else 40))
+        partly = [p for p in data.panels if any(c.partly for c in p.comparisons)]
+        if partly:
+            # Which panels' markers are open, by the panel's own first words.
+            whose = " and ".join(p.title.split(" (")[0].split(" vs ")[0] for p in partly)
+            note_below(
+                ax,
+                f"Open markers ({whose}): values {PARTLY_WORDS}.",
+                t,
+                narrow=narrow,
+                pad=-(66 if narrow else 40),
+            )
         figure_title(
             fig,
             data.title(),
@@ -602,7 +610,8 @@ def draw(data: OnsetHeadline, theme: str = "light", *, refs=None, narrow: bool =
             narrow=narrow,
             subtitle=(
                 "Extra people per 100 who responded (depression score at least halved) "
-                "with the drug than with its comparison group; 0 = no difference"
+                "with the drug than with its comparison group; 0 = no difference\n"
+                + ACROSS
             ),
         )
         return finish(fig, rec)
@@ -672,7 +681,7 @@ def _comparison(ax, c: Comparison, panel: Panel, t, rec, refs, narrow: bool) -> 
         # under zero, so no gain reads as a harm), ending at the marker's right edge.
         ends = [c.gaps[0]] if len(c.gaps) == 1 else [c.gaps[0], c.gaps[-1]]
         for k, g in enumerate(ends):
-            words = f"{signed(g.value)} {after_words(g.rows[0])}"
+            words = f"{signed(g.value)} {after_words(g.rows[0], source_day=False)}"
             if narrow:
                 words = words.replace(" (", "\n(")
             if k == 0:
@@ -709,6 +718,10 @@ def _no_data(ax, panel: Panel, t, narrow: bool) -> None:
         x1 = XLIM[1] if b is None else b.hours / MARGIN
         if x1 <= x0:
             continue
+        # A tint under the hatching, so a stretch reads as a region with edges, not as
+        # lines behind the whole panel (a cold reader saw "no data" everywhere).
+        tint = ax.axvspan(x0, x1, facecolor=t.muted, edgecolor="none", alpha=0.13, zorder=0)
+        tint.kt_reference = True  # type: ignore[attr-defined]
         span = ax.axvspan(
             x0, x1, facecolor="none", edgecolor=t.muted, hatch="/", linewidth=0, zorder=0
         )

@@ -3,8 +3,9 @@ short-term side effects of a dose come and go, harms only.
 
 One row per reported time course, on a plain (linear) clock of the first hours after a
 dose: a line from the dose until the effect had passed, a diamond at its peak, and, where
-a source reports the peak only, a short dotted stub that says so (never a long bar: a
-cold reader took the longest, boldest mark for "lasts longest"). Each row says which drug
+a source reports the peak only, words beside the peak and no line after it (a cold
+reader took a long bar for "lasts longest", and the next the end of a short dotted stub
+for when the effect passed). Each row says which drug
 (its colour is in the key above), what rose and by how much where the data say, and who
 reports it. Benefit is not drawn here (the onset figure compares benefit with benefit);
 SSRIs' own early side effects are not drawn because no row of the data set times them,
@@ -325,22 +326,13 @@ def draw(data: TreatmentDay, theme: str = "light", *, refs=None, narrow: bool = 
                     **text,
                 )
             elif sp.peak is not None:
-                # The source reports the peak only: a short dotted stub after it, and
-                # words, never a bar that could read as "lasts longer".
-                stub = sp.peak + 0.8
-                (dots,) = ax.plot(
-                    [sp.peak, stub],
-                    [y, y],
-                    color=col,
-                    linewidth=2,
-                    linestyle=(0, (1, 1.8)),
-                    zorder=2,
-                )
-                dots.kt_reference = True  # type: ignore[attr-defined]
+                # The source reports the peak only: words beside the diamond, no line
+                # after it (a cold reader took a dotted stub's end for when the effect
+                # passed, and an earlier long bar for "lasts longest").
                 ax.annotate(
                     "not reported after the peak",
-                    (stub, y),
-                    xytext=(4, 0),
+                    (sp.peak, y),
+                    xytext=(10, 0),
                     textcoords="offset points",
                     ha="left",
                     va="center",
@@ -381,7 +373,7 @@ def draw(data: TreatmentDay, theme: str = "light", *, refs=None, narrow: bool = 
         ax.xaxis.set_minor_locator(MultipleLocator(0.5))
         ax.set_yticks([])
         ax.spines["left"].set_visible(False)
-        ax.set_xlabel("Hours after a dose")
+        ax.set_xlabel("Hours after a dose (for a drip, after it began)")
         ax.grid(True, axis="x", which="major")
         # The key: what each colour is (a cold reader guessed), and each mark in words.
         handles = [
