@@ -610,7 +610,8 @@ def draw(data: OnsetHeadline, theme: str = "light", *, refs=None, narrow: bool =
             narrow=narrow,
             subtitle=(
                 "Extra people per 100 who responded (depression score at least halved) "
-                "with the drug than with its comparison group; 0 = no difference\n" + ACROSS
+                "with the drug than with its comparison group; 0 = no difference; below 0, more "
+                "responded in the comparison group\n" + ACROSS
             ),
         )
         return finish(fig, rec)
