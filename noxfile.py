@@ -271,6 +271,7 @@ def bench(session: nox.Session) -> None:
     go to it (``-- --runs 10``, ``-- --skip baseline,threshold``); ``--skip suite`` leaves
     out the test suite's run.
     """
+    import itertools
     import re
     import time
 
@@ -314,10 +315,19 @@ def bench(session: nox.Session) -> None:
         "--durations=10",
         external=True,
         silent=True,
+        # As `nox -s tests` runs it: create_tmp() pointed this session's TMPDIR into the
+        # checkout (.nox/bench/tmp), where the suite's temporary projects would sit inside
+        # the book's own tree and its messages would name relative paths.
+        env={"TMPDIR": os.environ.get("TMPDIR") or "/tmp"},
     )
     minutes, seconds = divmod(time.perf_counter() - start, 60)
-    slowest = re.search(r"=+ slowest 10 durations =+\n(.*?)\n(?:\n|=)", output or "", re.S)
-    summary = (output or "").strip().splitlines()[-1]
+    # The lines under pytest's "slowest 10 durations" header ("12.34s call  tests/..."):
+    # with -q and every test passed, no "=" line or blank line follows them.
+    after = (output or "").split("slowest 10 durations", 1)[-1].splitlines()[1:]
+    slowest = list(itertools.takewhile(lambda line: re.match(r"\d+\.\d+s ", line), after))
+    # pytest's own last line ("385 passed in 963.66s"), not nox's.
+    ends = re.findall(r"^=*\s*(\d+ (?:passed|failed).*? in [\d.]+s.*?)\s*=*$", output or "", re.M)
+    summary = ends[-1] if ends else (output or "").strip().splitlines()[-1]
     lines = [
         "## The test suite (`nox -s tests`, reused environment)",
         "",
@@ -326,7 +336,7 @@ def bench(session: nox.Session) -> None:
         "Slowest 10 (pytest --durations=10):",
         "",
         "```",
-        *(slowest.group(1).splitlines() if slowest else ["(not found in pytest's output)"]),
+        *(slowest or ["(not found in pytest's output)"]),
         "```",
         "",
     ]

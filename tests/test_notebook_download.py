@@ -281,7 +281,11 @@ def test_downloaded_notebook_in_jupyterlab_untrusted_then_run_all(
             assert len(page.evaluate(FIGURES_JS)) == figures
         finally:
             context.close()
-    print(f"{name}: download to figure after Run All, in a fresh environment: {seconds:.1f} s")
+    line = f"{name}: download to figure after Run All, in a fresh environment: {seconds:.1f} s"
+    print(line)
+    # Beside the screenshots, for people to read after a run (the README points here).
+    with (screenshot_dir / "jupyterlab-times.txt").open("a", encoding="utf-8") as times:
+        times.write(line + "\n")
     # The kernel installed the book's wheel from the book's server, and nothing else.
     assert any(path.endswith(".whl") for path in local_site.requests), local_site.requests
     site = next(student_venv.parent.parent.glob("lib/python*/site-packages"))
