@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .computed import after_words, fmt
+from .computed import DataRow, after_words, fmt
 from .data import Point
 
 
@@ -316,3 +316,36 @@ def end_panel(ax, title: str, ends: Sequence[EndResult], t, rec, refs, *, narrow
         )
         rec.add(e.rows)
         top -= size
+
+
+def arm_table_rows(panels: Sequence[TrialPanel], ends: Sequence[EndResult]) -> list[DataRow]:
+    """The data table's rows for trial panels and end-of-course results: one per number
+    drawn, in drawing order."""
+    out = [
+        DataRow(
+            f"{tp.title}: {a.label}",
+            after_words(p).removeprefix("at "),
+            f"{fmt(p.value)}% responded",
+            str(p.n or "not stated"),
+            p.study_key,
+            p.source_location,
+            p.is_partly,
+        )
+        for tp in panels
+        for a in tp.arms
+        for p in a.rows
+    ]
+    for e in ends:
+        for name, p in (*e.drugs, ("comparison arm", e.control)):
+            out.append(
+                DataRow(
+                    f"{e.trial}: {e.what}" + (f" ({name})" if name else ""),
+                    after_words(p).removeprefix("at "),
+                    f"{fmt(p.value)}% responded",
+                    str(p.n or "not stated"),
+                    p.study_key,
+                    p.source_location,
+                    p.is_partly,
+                )
+            )
+    return out

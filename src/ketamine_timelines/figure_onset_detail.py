@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .arms import Arm, EndResult, TrialPanel
+from .arms import Arm, EndResult, TrialPanel, arm_table_rows
 from .computed import DataRow, after_words, fmt, number_word, row_numbers
 from .data import Point, select
 from .timeaxis import WEEK
@@ -163,33 +163,7 @@ class OnsetDetail:
         )
 
     def table(self) -> list[DataRow]:
-        out = [
-            DataRow(
-                f"{tp.title}: {a.label}",
-                after_words(p).removeprefix("at "),
-                f"{fmt(p.value)}% responded",
-                str(p.n or "not stated"),
-                p.study_key,
-                p.source_location,
-                p.is_partly,
-            )
-            for tp in self.panels
-            for a in tp.arms
-            for p in a.rows
-        ]
-        for e in self.ends:
-            for name, p in (*e.drugs, ("comparison arm", e.control)):
-                out.append(
-                    DataRow(
-                        f"{e.trial}: {e.what}" + (f" ({name})" if name else ""),
-                        after_words(p).removeprefix("at "),
-                        f"{fmt(p.value)}% responded",
-                        str(p.n or "not stated"),
-                        p.study_key,
-                        p.source_location,
-                        p.is_partly,
-                    )
-                )
+        out = arm_table_rows(self.panels, self.ends)
         for t in self.times:
             for p in t.rows:
                 out.append(
