@@ -111,7 +111,26 @@ def compact_svg(svg: str) -> str:
     svg = re.sub(r'\sid="([^"]+)"', lambda m: m.group(0) if m.group(1) in referenced else "", svg)
     svg = re.sub(r'\stransform="rotate\(-?0 [^)]*\)"', "", svg)
     svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
-    return re.sub(r"\n\s+", "\n", svg)
+    return _stable_ids(re.sub(r"\n\s+", "\n", svg))
+
+
+#: Matplotlib's hashed ids: a clip path, marker or hatch letter and ten hex digits.
+_HASHED_ID = re.compile(r"\b([pmh])([0-9a-f]{10})\b")
+
+
+def _stable_ids(svg: str) -> str:
+    """Matplotlib's hashed ids renumbered in order of appearance ("p_1", "m_2"...).
+
+    A clip path's id hashes the repr of its box's floats, which can differ in the last
+    bit between two builds of one figure (a serial and a parallel build) while every
+    coordinate written stays the same: the page then differs in its ids alone, and two
+    clean builds are not byte-identical. Numbered ids depend only on what is drawn."""
+    order: dict[str, str] = {}
+    for match in re.finditer(r'\bid="([pmh][0-9a-f]{10})"', svg):
+        order.setdefault(match.group(1), f"{match.group(1)[0]}_{len(order) + 1}")
+    if not order:
+        return svg
+    return _HASHED_ID.sub(lambda m: order.get(m.group(0), m.group(0)), svg)
 
 
 def prefix_svg_ids(svg: str, prefix: str) -> str:
