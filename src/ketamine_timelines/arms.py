@@ -102,22 +102,14 @@ KEY = (
 def time_panel(ax, panel: TrialPanel, t, rec, refs, *, narrow: bool, ylim: float) -> None:
     """One trial's arms on the time axis, each named at its last point; names that would
     overlap are moved apart, never onto another arm's line."""
-    from .drawing import SMALL, cite, link_group, source_words, wrap
+    from .drawing import SMALL, cite, link_group, panel_title, source_words
     from .style import colour
 
     col = colour(t, panel.drug_class)
     ax.kt_panel = panel.title  # type: ignore[attr-defined]
     ax.set_ylim(0, ylim)
     ax.grid(True, axis="y")
-    ax.set_title(
-        wrap(panel.title, 44 if narrow else 40),
-        loc="left",
-        fontsize=SMALL + 0.5,
-        fontweight="bold",
-        color=t.text,
-        pad=4,
-        linespacing=1.1,
-    )
+    panel_title(ax, panel.title, t, 44 if narrow else 40)
     ends = []
     for a in panel.arms:
         xs = [p.timepoint_hours for p in a.rows]
@@ -216,19 +208,11 @@ def between(ax, arm: Arm, panel: TrialPanel, t) -> None:
 def end_panel(ax, title: str, ends: Sequence[EndResult], t, rec, refs, *, narrow: bool) -> None:
     """End-of-course results, one row per trial: the comparison arm (open) joined to its
     drug arm(s) (filled), on a 0-100% scale, with the trial and the numbers beside."""
-    from .drawing import SMALL, cite, link_group, source_words, wrap
+    from .drawing import SMALL, cite, link_group, panel_title, source_words, wrap
     from .style import colour
 
     ax.kt_panel = title  # type: ignore[attr-defined]
-    ax.set_title(
-        wrap(title, 44 if narrow else 40),
-        loc="left",
-        fontsize=SMALL + 0.5,
-        fontweight="bold",
-        color=t.text,
-        pad=4,
-        linespacing=1.1,
-    )
+    panel_title(ax, title, t, 44 if narrow else 40)
     labels = [wrap(e.row or f"{e.trial}: {e.what}", 48) for e in ends]
     # Each row: its words, then its marks just under them, then a wider gap before the
     # next row's words, so each name sits with its own row (in lines of text).

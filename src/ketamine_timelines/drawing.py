@@ -246,6 +246,19 @@ def wrap(label: str, width: int) -> str:
     return "\n".join(textwrap.wrap(label, width)) or label
 
 
+def panel_title(ax: Axes, text: str, theme: Theme, width: int, *, bold: bool = True) -> None:
+    """A panel's heading, at its top left, wrapped to ``width`` characters."""
+    ax.set_title(
+        wrap(text, width),
+        loc="left",
+        fontsize=SMALL + 0.5,
+        fontweight="bold" if bold else "normal",
+        color=theme.text,
+        pad=4,
+        linespacing=1.1,
+    )
+
+
 def legend_below(
     ax: Axes,
     handles: Sequence[Any],

@@ -512,11 +512,11 @@ def draw(data: OnsetHeadline, theme: str = "light", *, refs=None, narrow: bool =
     from matplotlib.ticker import FixedFormatter, FixedLocator, MultipleLocator, NullFormatter
 
     from .drawing import (
-        SMALL,
         Recorder,
         figure_title,
         finish,
         note_below,
+        panel_title,
         refs_or_bib,
         wrap,
         zero_line,
@@ -566,15 +566,8 @@ def draw(data: OnsetHeadline, theme: str = "light", *, refs=None, narrow: bool =
             ax.yaxis.set_major_formatter(lambda v, _: signed(v))
             ax.grid(True, axis="y")
             zero_line(ax, t)
-            ax.set_title(
-                wrap(panel.title, (44 if panel.small else 40) if narrow else 88),
-                loc="left",
-                fontsize=SMALL + 0.5,
-                fontweight="normal" if panel.small else "bold",
-                color=t.text,
-                pad=4,
-                linespacing=1.1,
-            )
+            width = (44 if panel.small else 40) if narrow else 88
+            panel_title(ax, panel.title, t, width, bold=not panel.small)
             _no_data(ax, panel, t, narrow)
             for c in panel.comparisons:
                 _comparison(ax, c, panel, t, rec, refs, narrow)
@@ -760,7 +753,7 @@ def _events(ax, panel: Panel, t, rec, refs, narrow: bool) -> None:
     """A strip under the panel: the time the pooled lead lasted, as a bar on the time axis
     from the first time ahead to the range in which it was no longer ahead (drawn paler:
     the source gives a range of days, not one day), with words at both ends."""
-    from .drawing import SMALL, cite, link_group, source_words, wrap
+    from .drawing import SMALL, cite, link_group, panel_title, source_words
     from .style import colour
 
     events = panel.events
@@ -769,15 +762,7 @@ def _events(ax, panel: Panel, t, rec, refs, narrow: bool) -> None:
     ax.spines["left"].set_visible(False)
     ax.spines["bottom"].set_visible(False)
     ax.tick_params(axis="x", which="both", length=0)
-    ax.set_title(
-        wrap(_strip_title(panel), 40 if narrow else 88),
-        loc="left",
-        fontsize=SMALL + 0.5,
-        fontweight="bold",
-        color=t.text,
-        pad=4,
-        linespacing=1.1,
-    )
+    panel_title(ax, _strip_title(panel), t, 40 if narrow else 88)
     col = colour(t, events[0].row.drug_class)
     start = next((e for e in events if e.row.measure == "time_to_superiority"), events[0])
     end = next((e for e in events if e.row.measure == "time_to_loss_of_superiority"), None)
