@@ -63,6 +63,7 @@ extensions = [
     "book_sitemap",
     "book_outputs",  # the site holds what this build made; a whole search index
     "book_parallel",  # notebooks run side by side; parallel only where it pays
+    "book_templates",  # Jinja's compiled templates kept between builds
     "notfound.extension",
 ]
 # "Last updated" is the book's build date, which is the last commit's (_ext/book_date.py,
