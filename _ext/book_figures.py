@@ -77,49 +77,41 @@ class TimelineFigure(SphinxDirective):
     }
 
     def run(self) -> list[nodes.Node]:
-        from ketamine_timelines.data import DataError, load_points
-        from ketamine_timelines.figures import FIGURES, data_table_markdown
-
         name = self.arguments[0]
-        if name not in FIGURES:
-            raise self.error(
-                f"timeline-figure: unknown figure {name!r}; the book's figures are "
-                + ", ".join(sorted(FIGURES))
-            )
-        spec = FIGURES[name]
         srcdir = Path(self.env.srcdir)
         for data_file in DATA_FILES:
             self.env.note_dependency(str(srcdir / data_file))
         for code in sorted(library_dir().glob("*.py")):  # the figure's code is an input too
             self.env.note_dependency(str(code))
-        try:
-            points = load_points(srcdir / DATA_FILES[0], bib_path=srcdir / DATA_FILES[1])
-        except DataError as exc:  # names the data file, line and column
-            raise self.error(f"timeline-figure: {exc}") from exc
-        data = spec.data(points)
-        alt = self.options.get("alt") or data.alt()
         # Files are named by the digest of the data and the plotting code: a prose edit
         # reuses them, while a data edit or a change to the plots draws anew.
         stem = Path(self.env.app.doctreedir) / FIGURE_DIR / f"{name}-{data_digest(srcdir)[:12]}"
         builder = self.env.app.builder.name
-        stems = save_variants(spec, data, stem, figure_formats(builder))
+        label = self.options.get("name")  # add_name pops it
+        parts_file = _parts_file(stem, builder, self.options.get("alt"), label)
+        parts = _load_parts(parts_file)
+        if parts is None:
+            parts = self._compute(name, srcdir, stem, builder, label)
+            _store_parts(parts_file, parts)
 
         docdir = Path(self.env.doc2path(self.env.docname)).parent
         figure = nodes.figure(classes=["timeline-figure"])
-        light = stems["epub" if builder == "epub" else "light"]
+        light = Path(self.env.app.doctreedir, parts["light"])
         image = nodes.image(
-            uri=Path(_relpath(light, docdir)).as_posix() + ".*", alt=alt, classes=["only-light"]
+            uri=Path(_relpath(light, docdir)).as_posix() + ".*",
+            alt=parts["alt"],
+            classes=["only-light"],
         )
-        image["width"], image["height"] = _svg_pixel_size(light.with_suffix(".svg"))
+        image["width"], image["height"] = parts["size"]
         printed = addnodes.only(expr="epub or not html")
         printed += image
         figure += printed
-        if builder in HTML_BUILDERS:
+        if parts["html"] is not None:
             web = addnodes.only(expr="html and not epub")
-            web += nodes.raw("", _figure_html(stems, alt), format="html")
+            web += nodes.raw("", parts["html"], format="html")
             figure += web
         self.set_source_info(figure)
-        text = data.caption()
+        text = parts["caption"]
         caption = nodes.caption(text, text)
         caption.source, caption.line = self.get_source_info()
         figure += caption
@@ -127,19 +119,87 @@ class TimelineFigure(SphinxDirective):
 
         source = self.get_source_info()[0]
         holder = nodes.Element()
-        keys = _study_keys(data.rows)
-        note = "Sources: " + "; ".join(f"{{cite:t}}`{k}`" for k in keys) + "."
+        note = "Sources: " + "; ".join(f"{{cite:t}}`{k}`" for k in parts["keys"]) + "."
         self.state.nested_parse(StringList([note], source=source), 0, holder)
         figure += nodes.legend("", *holder.children)
-        label = self.options.get("name")  # add_name pops it
         self.add_name(figure)
         table = nodes.Element()
+        self.state.nested_parse(StringList(parts["table"].splitlines(), source=source), 0, table)
+        return [figure, *table.children]
+
+    def _compute(
+        self, name: str, srcdir: Path, stem: Path, builder: str, label: str | None
+    ) -> dict[str, Any]:
+        """What the figure shows, from the data set: its files drawn, its words computed."""
+        from ketamine_timelines.data import DataError, load_points
+        from ketamine_timelines.figures import FIGURES, data_table_markdown
+
+        if name not in FIGURES:
+            raise self.error(
+                f"timeline-figure: unknown figure {name!r}; the book's figures are "
+                + ", ".join(sorted(FIGURES))
+            )
+        spec = FIGURES[name]
+        try:
+            points = load_points(srcdir / DATA_FILES[0], bib_path=srcdir / DATA_FILES[1])
+        except DataError as exc:  # names the data file, line and column
+            raise self.error(f"timeline-figure: {exc}") from exc
+        data = spec.data(points)
+        alt = self.options.get("alt") or data.alt()
+        stems = save_variants(spec, data, stem, figure_formats(builder))
+        light = stems["epub" if builder == "epub" else "light"]
         # "Data behind Figure 3.1": in the PDF the figure may float away from its table.
         title = f"Data behind {{numref}}`Figure {{number}} <{label}>`" if label else None
-        lines = data_table_markdown(data.table(), **({"title": title} if title else {}))
-        lines = lines.splitlines()
-        self.state.nested_parse(StringList(lines, source=source), 0, table)
-        return [figure, *table.children]
+        doctrees = Path(self.env.app.doctreedir)
+        return {
+            "alt": alt,
+            "caption": data.caption(),
+            "keys": _study_keys(data.rows),
+            "table": data_table_markdown(data.table(), **({"title": title} if title else {})),
+            "light": light.relative_to(doctrees).as_posix(),
+            "size": list(_svg_pixel_size(light.with_suffix(".svg"))),
+            "html": _figure_html(stems, alt) if builder in HTML_BUILDERS else None,
+            "files": sorted(
+                p.relative_to(doctrees).as_posix()
+                for base in stems.values()
+                for p in base.parent.glob(base.name + ".*")
+            ),
+        }
+
+
+def _parts_file(stem: Path, builder: str, alt: str | None, label: str | None) -> Path:
+    import hashlib
+    import json
+
+    options = hashlib.sha256(json.dumps([alt, label]).encode()).hexdigest()[:12]
+    return stem.with_name(f"{stem.name}-{builder}-{options}.json")
+
+
+def _load_parts(path: Path) -> dict[str, Any] | None:
+    """A figure's words and file names as an earlier build of the same data and plotting
+    code computed them (``path`` is named by their digest), or None.
+
+    A prose edit of a page with a figure read the data set, imported the plotting code
+    and computed the caption, alt text and data table again: 0.13 s of a 1.8 s rebuild of
+    chapter 3. They are kept beside the figure's files; a file that has gone missing
+    sends the figure back to ``_compute``, which draws it again.
+    """
+    import json
+
+    try:
+        parts = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    doctrees = path.parents[1]
+    if not all((doctrees / f).is_file() for f in parts.get("files", ())):
+        return None
+    return parts
+
+
+def _store_parts(path: Path, parts: dict[str, Any]) -> None:
+    import json
+
+    path.write_text(json.dumps(parts, sort_keys=True), encoding="utf-8")
 
 
 def _study_keys(points: Any) -> list[str]:
