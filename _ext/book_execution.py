@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import re
 from collections.abc import Iterable
@@ -41,14 +40,14 @@ def library_dir() -> Path:
 
 
 def data_digest(srcdir: Path) -> str:
-    """Hash of the data set, the bibliography and the content library's source code."""
-    digest = hashlib.sha256()
-    files = [srcdir / name for name in DATA_FILES]
-    files += sorted(library_dir().glob("*.py"))
-    for path in files:
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes() if path.exists() else b"<missing>")
-    return digest.hexdigest()
+    """Hash of the data set, the bibliography and the content library's source code (the
+    library's own ``figstore.inputs_digest``, which a notebook kernel computes the same
+    way to know that its inputs are the build's)."""
+    from ketamine_timelines.figstore import inputs_digest
+
+    return inputs_digest(
+        srcdir / DATA_FILES[0], srcdir / DATA_FILES[1], sorted(library_dir().glob("*.py"))
+    )
 
 
 def notebooks_reading_data(env: BuildEnvironment) -> list[str]:

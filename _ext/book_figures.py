@@ -242,11 +242,13 @@ def save_variants(
         # The EPUB shows the phone layout: on a 600-px page its text is 12 px, the wide
         # layout's under 9.
         narrow = variant.startswith("narrow") or (variant == "epub" and spec.narrow)
+        fig = None  # one figure object per variant, rendered in each format it lacks
         for kind in kinds:
             path = base.with_suffix(f".{kind}")
             if not path.exists():
                 options = {"dpi": 150} if kind == "png" else {}
-                fig = spec.draw(data, theme, **({"narrow": True} if narrow else {}))
+                if fig is None:
+                    fig = spec.draw(data, theme, **({"narrow": True} if narrow else {}))
                 out = render(fig, kind, **options)
                 if variant == "epub":
                     out = svg11_links(out.decode("utf-8")).encode("utf-8")
@@ -332,6 +334,18 @@ def _relpath(target: Path, start: Path) -> str:
 _FIGURE_FILE = re.compile(r"^\w+-[0-9a-f]{12}-(light|dark)\d*\.(svg|png|pdf)$")
 
 
+def share_figure_files(app: Sphinx) -> None:
+    """Tell the notebook kernels this build starts where the chapters' figure files are
+    and what they are drawn from, so that a figure is rendered once for both
+    (``ketamine_timelines.figstore``)."""
+    import os
+
+    from ketamine_timelines.figstore import DIGEST_ENV, STORE_ENV
+
+    os.environ[STORE_ENV] = str(Path(app.doctreedir) / FIGURE_DIR)
+    os.environ[DIGEST_ENV] = data_digest(Path(app.srcdir))
+
+
 def remove_stale_figures(app: Sphinx, exception: Exception | None) -> None:
     """Delete figure files of earlier data from _images: Sphinx copies images but never
     removes them, so a data edit and its undo left both versions in the published site."""
@@ -354,6 +368,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     std_logging.getLogger("fontTools").setLevel(std_logging.WARNING)
     app.add_directive("timeline-figure", TimelineFigure)
     app.add_post_transform(FigureDataTitle)
+    app.connect("builder-inited", share_figure_files)
     app.connect("build-finished", remove_stale_figures)
     app.connect("env-get-outdated", figures_missing_formats)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

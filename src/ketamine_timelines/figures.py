@@ -166,6 +166,10 @@ def figure(name: str, points: Sequence[Point] | None = None) -> Any:
         data_table=data_table_markdown(data.table()),
     )
     tf.source_points = tuple(shown)
+    if points is None or pts == load_points():  # a figure of the whole data set
+        from .figstore import slot
+
+        tf.shared = slot(name)
     return tf
 
 
