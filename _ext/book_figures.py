@@ -171,7 +171,9 @@ def _parts_file(stem: Path, builder: str, alt: str | None, label: str | None) ->
     import hashlib
     import json
 
-    options = hashlib.sha256(json.dumps([alt, label]).encode()).hexdigest()[:12]
+    key = hashlib.sha256(json.dumps([alt, label]).encode())
+    key.update(Path(__file__).read_bytes())  # this directive's code: how the parts are made
+    options = key.hexdigest()[:12]
     return stem.with_name(f"{stem.name}-{builder}-{options}.json")
 
 
