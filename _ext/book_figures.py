@@ -233,8 +233,12 @@ def save_variants(
 ) -> dict[str, Any]:
     """Write the variants of the figure computed as ``data`` in the formats asked (by
     default all: see FIGURE_FORMATS); return their stems."""
-    from ketamine_timelines.display import render
+    from ketamine_timelines.display import FigureSet, render
 
+    def draw(theme: str, narrow: bool) -> Any:
+        return spec.draw(data, theme, **({"narrow": True} if narrow else {}))
+
+    figures = FigureSet(draw)
     stem.parent.mkdir(parents=True, exist_ok=True)
     variants = {v: kinds for v, kinds in formats.items() if spec.narrow or "narrow" not in v}
     stems: dict[str, Any] = {}
@@ -244,14 +248,12 @@ def save_variants(
         # The EPUB shows the phone layout: on a 600-px page its text is 12 px, the wide
         # layout's under 9.
         narrow = variant.startswith("narrow") or (variant == "epub" and spec.narrow)
-        fig = None  # one figure object per variant, rendered in each format it lacks
         for kind in kinds:
             path = base.with_suffix(f".{kind}")
             if not path.exists():
                 options = {"dpi": 150} if kind == "png" else {}
-                if fig is None:
-                    fig = spec.draw(data, theme, **({"narrow": True} if narrow else {}))
-                out = render(fig, kind, **options)
+                # One figure object per theme and layout, in each format it lacks.
+                out = render(figures.get(theme, bool(narrow)), kind, **options)
                 if variant == "epub":
                     out = svg11_links(out.decode("utf-8")).encode("utf-8")
                 path.write_bytes(out)

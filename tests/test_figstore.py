@@ -80,3 +80,23 @@ def test_a_file_has_the_same_bytes_whatever_was_rendered_before_it() -> None:
     pdf_first, svg_after = render(second, "pdf"), render(second, "svg")
     assert svg_first == svg_after
     assert pdf_after == pdf_first
+
+
+@pytest.mark.parametrize("name", sorted(FIGURES))
+def test_the_dark_theme_laid_out_like_the_light_one_has_its_own_bytes(name: str) -> None:
+    """display.FigureSet lays each theme out like the light one: only colours differ
+    between themes, so the files equal those of a dark figure laid out on its own."""
+    from ketamine_timelines.display import FigureSet
+
+    spec = FIGURES[name]
+    data = spec.data(load_points())
+
+    def draw(theme: str, narrow: bool):
+        return spec.draw(data, theme, **({"narrow": True} if narrow else {}))
+
+    figures = FigureSet(draw)
+    for narrow in (False, True) if spec.narrow else (False,):
+        own = render(draw("dark", narrow), "svg")
+        dark = figures.get("dark", narrow)
+        assert dark.get_layout_engine() is None  # laid out like the light one, not on its own
+        assert render(dark, "svg") == own
