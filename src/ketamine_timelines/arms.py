@@ -305,9 +305,10 @@ def end_panel(ax, title: str, ends: Sequence[EndResult], t, rec, refs, *, narrow
 def arm_table_rows(panels: Sequence[TrialPanel], ends: Sequence[EndResult]) -> list[DataRow]:
     """The data table's rows for trial panels and end-of-course results: one per number
     drawn, in drawing order."""
-    out = [
-        DataRow(
-            f"{tp.title}: {a.label}",
+
+    def row(shown: str, p: Point) -> DataRow:
+        return DataRow(
+            shown,
             after_words(p).removeprefix("at "),
             f"{fmt(p.value)}% responded",
             str(p.n or "not stated"),
@@ -315,21 +316,9 @@ def arm_table_rows(panels: Sequence[TrialPanel], ends: Sequence[EndResult]) -> l
             p.source_location,
             p.is_partly,
         )
-        for tp in panels
-        for a in tp.arms
-        for p in a.rows
-    ]
+
+    out = [row(f"{tp.title}: {a.label}", p) for tp in panels for a in tp.arms for p in a.rows]
     for e in ends:
         for name, p in (*e.drugs, ("comparison arm", e.control)):
-            out.append(
-                DataRow(
-                    f"{e.trial}: {e.what}" + (f" ({name})" if name else ""),
-                    after_words(p).removeprefix("at "),
-                    f"{fmt(p.value)}% responded",
-                    str(p.n or "not stated"),
-                    p.study_key,
-                    p.source_location,
-                    p.is_partly,
-                )
-            )
+            out.append(row(f"{e.trial}: {e.what}" + (f" ({name})" if name else ""), p))
     return out
