@@ -71,29 +71,7 @@ class _CountWarnings(std_logging.Handler):
 
 
 class CachedBibtexDomain(BibtexDomain):
-    """sphinxcontrib-bibtex's ``cite`` domain, formatting each bibliography once per key,
-    and each in-text citation once per page."""
-
-    def resolve_xref(self, env, fromdocname, builder, typ, target, node, contnode):  # type: ignore[override]
-        """The same citation on the same page ("Daly et al., 2018" four times in chapter 3)
-        formatted once: chapter 3 cites 37 works 80 times. The key is everything the
-        result is made from within one build (page, builder, role, and the target with
-        its pre- and post-text); a citation that warned (an unknown key) is formatted,
-        and warns, every time."""
-        resolved = self.__dict__.setdefault("_book_resolved", {})
-        key = (fromdocname, builder.name, typ, target)
-        if key in resolved:
-            return resolved[key].deepcopy()
-        counter = _CountWarnings()
-        logger = std_logging.getLogger("sphinx.sphinxcontrib.bibtex.domain")
-        logger.addHandler(counter)
-        try:
-            result = super().resolve_xref(env, fromdocname, builder, typ, target, node, contnode)
-        finally:
-            logger.removeHandler(counter)
-        if not counter.count:
-            resolved[key] = result.deepcopy()
-        return result
+    """sphinxcontrib-bibtex's ``cite`` domain, formatting each bibliography once per key."""
 
     def formatting_key(
         self, bibliography_key: Any, docnames: list[str], tooltips: bool, tooltips_style: str

@@ -389,13 +389,10 @@ class ThemedFigure:
             self.source_points = getattr(fig, "source_points", self.source_points)
         return fig
 
-    def _figure(self, theme: str, narrow: bool) -> Figure:
-        return self._figures.get(theme, narrow)
-
     def _get(self, theme: str, fmt: str, *, narrow: bool = False, **kw: Any) -> bytes:
         key = f"{theme}.{fmt}.{narrow}"
         if key not in self._cache:
-            fig = self._figure(theme, narrow)  # also gives source_points
+            fig = self._figures.get(theme, narrow)  # also gives source_points
             variant = f"narrow-{theme}" if narrow and self.narrow is not None else theme
             shared = self.shared if not kw else None  # options (a PNG's dpi): not shared
             found = shared.read(variant, fmt) if shared is not None else None
